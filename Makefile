@@ -1,0 +1,75 @@
+# HireCJ: `make dev` runs everything locally, `make test` checks everything. `make help` lists targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath .)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PATH := $(VENV)/bin:$(PATH)
+# Tests and dev talk to the native PostgreSQL on 5435 that scripts/dev_services.sh starts.
+export IDENTITY_DATABASE_URL ?= postgresql://hirecj:hirecj_dev_password@localhost:5435/hirecj_identity
+export REDIS_URL ?= redis://localhost:6379/0
+
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := homepage/node_modules/.installed
+
+.PHONY: help install services migrate dev test lint format test-python test-shared test-auth \
+        test-agents test-homepage test-e2e test-procfile build-homepage bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+install: $(PY_STAMP) $(NPM_STAMP) ## create .venv, install Python packages (shared editable) and npm packages
+
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(NPM_STAMP): homepage/package.json $(wildcard homepage/package-lock.json)
+	cd homepage && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+services: ## start native PostgreSQL (5435) and Redis if they are not running
+	bash scripts/dev_services.sh
+
+migrate: install services ## apply pending identity-database migrations
+	cd agents && $(PY) scripts/run_migration.py
+
+dev: install services migrate ## run auth (8103), agents (8000) and the homepage (3456)
+	$(VENV)/bin/honcho -f Procfile.dev start
+
+lint: install ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd $(ROOT) && $(VENV)/bin/mypy shared
+	cd auth && $(VENV)/bin/mypy app
+	cd agents && $(VENV)/bin/mypy app
+
+format: install ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test-shared: install services
+	$(PY) -m pytest tests
+
+test-auth: install services
+	cd auth && $(PY) -m pytest tests
+
+test-agents: install services
+	cd agents && $(PY) -m pytest tests
+
+test-python: test-shared test-auth test-agents ## every Python suite (real PostgreSQL and Redis)
+
+build-homepage: install ## production build of the homepage (homepage/dist)
+	cd homepage && npm run build
+
+test-homepage: install ## typecheck, build and unit-test the homepage
+	cd homepage && npm run build && npm test
+
+test: install services lint test-python test-homepage ## lint and every test suite (what CI runs)
+
+clean: ## remove build output (keeps .venv, node_modules and the database)
+	rm -rf homepage/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,18 @@
+"""``GET /health`` for the auth service."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.services.identity_db import database_ok
+from shared.health import health_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness of the service and its two stores")
+async def health(request: Request) -> JSONResponse:
+    return await health_response(
+        service="auth", database_ok=database_ok, redis=request.app.state.redis
+    )

@@ -1,0 +1,1 @@
+"""HireCJ's shared package: what the auth and agents services both rely on."""

@@ -1,0 +1,33 @@
+"""Redis clients configured the same way everywhere.
+
+Heroku Redis speaks TLS (``rediss://``) with a self-signed certificate, so for ``rediss`` URLs
+certificate verification is relaxed unless REDIS_SSL_VERIFY=true says the server's chain is real.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+
+def _options(url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 30,
+    }
+    if url.startswith("rediss://") and os.environ.get("REDIS_SSL_VERIFY", "").lower() != "true":
+        options["ssl_cert_reqs"] = ssl.CERT_NONE
+    return options
+
+
+def create_async_redis(url: str, **overrides: Any) -> aioredis.Redis:
+    return aioredis.Redis.from_url(url, **{**_options(url), **overrides})
+
+
+def create_redis(url: str, **overrides: Any) -> redis.Redis:
+    return redis.Redis.from_url(url, **{**_options(url), **overrides})

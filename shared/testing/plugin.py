@@ -1,0 +1,170 @@
+"""A pytest plugin every suite loads (``pytest_plugins = ["shared.testing.plugin"]``).
+
+At start-up, before any service module is imported, it points the process at private stores:
+a fresh PostgreSQL database built by the real migrations and dropped at the end, and a Redis
+database number claimed for this run alone, so runs never touch development data or each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from sqlalchemy import Engine, create_engine, text
+
+from shared.db import sqlalchemy_url
+from shared.migrations import libpq_url, migrate_directory
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+MIGRATIONS_DIR = REPO_DIR / "agents" / "app" / "migrations"
+ADMIN_URL = os.environ.get(
+    "HIRECJ_TEST_ADMIN_URL", "postgresql://hirecj:hirecj_dev_password@127.0.0.1:5435/postgres"
+)
+REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+CLAIM_PREFIX = "hirecj:test-claim:"
+CLAIM_SECONDS = 4 * 3600
+
+
+class _Stores:
+    database_name: str = ""
+    database_url: str = ""
+    redis_db: int = -1
+    claim_token: str = ""
+
+
+STORES = _Stores()
+
+
+def _admin_execute(sql: str) -> None:
+    connection = psycopg2.connect(libpq_url(ADMIN_URL), connect_timeout=10)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def create_database(name: str, *, migrate: bool = True) -> str:
+    """Create database ``name`` on the test cluster (migrated unless told not to); its URL."""
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    if migrate:
+        migrate_directory(url, MIGRATIONS_DIR)
+    return url
+
+
+def drop_database(name: str) -> None:
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _claim_redis_db() -> tuple[int, str]:
+    admin = redis.Redis.from_url(f"{REDIS_BASE_URL}/0")
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        for number in range(15, 0, -1):
+            if admin.set(f"{CLAIM_PREFIX}{number}", token, nx=True, ex=CLAIM_SECONDS):
+                return number, token
+    finally:
+        admin.close()
+    raise pytest.UsageError("every Redis database 1-15 is claimed by another test run")
+
+
+def _release_redis_db(number: int, token: str) -> None:
+    admin = redis.Redis.from_url(f"{REDIS_BASE_URL}/0")
+    try:
+        if admin.get(f"{CLAIM_PREFIX}{number}") == token.encode():
+            admin.delete(f"{CLAIM_PREFIX}{number}")
+    finally:
+        admin.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if STORES.database_name:
+        return
+    STORES.database_name = f"hirecj_test_{uuid.uuid4().hex[:10]}"
+    try:
+        STORES.database_url = create_database(STORES.database_name)
+    except psycopg2.OperationalError as exc:
+        raise pytest.UsageError(
+            f"test PostgreSQL at {ADMIN_URL.split('@')[-1]} is unreachable ({exc}); "
+            "run scripts/dev_services.sh (make test does)"
+        ) from None
+    STORES.redis_db, STORES.claim_token = _claim_redis_db()
+    redis_url = f"{REDIS_BASE_URL}/{STORES.redis_db}"
+    redis.Redis.from_url(redis_url).flushdb()
+    os.environ.update(
+        {
+            "ENVIRONMENT": "test",
+            "IDENTITY_DATABASE_URL": STORES.database_url,
+            "REDIS_URL": redis_url,
+            "IDENTITY_TOKEN_SECRET": "test-" + secrets.token_hex(32),
+            "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "ARCHIVER_ENABLED": "false",
+            "LOG_FORMAT": "text",
+        }
+    )
+    for name in ("DATABASE_URL", "LLM_API_KEY", "SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET"):
+        os.environ.pop(name, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if STORES.redis_db >= 0:
+        redis.Redis.from_url(f"{REDIS_BASE_URL}/{STORES.redis_db}").flushdb()
+        _release_redis_db(STORES.redis_db, STORES.claim_token)
+    if STORES.database_name:
+        drop_database(STORES.database_name)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return STORES.database_url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return f"{REDIS_BASE_URL}/{STORES.redis_db}"
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(sqlalchemy_url(database_url))
+    yield engine
+    engine.dispose()
+
+
+def _app_tables(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'schema_migrations' ORDER BY tablename"
+            )
+        )
+        return [row[0] for row in rows]
+
+
+@pytest.fixture
+def clean_database(db_engine: Engine) -> Engine:
+    """Empty every application table before the test (migrations stay applied)."""
+    tables = _app_tables(db_engine)
+    if tables:
+        with db_engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    return db_engine
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A synchronous client on this run's Redis database, emptied before the test."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
