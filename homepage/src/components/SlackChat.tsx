@@ -16,6 +16,7 @@ interface SlackChatProps {
   pendingOAuth?: OAuthCompletion | null
   onOAuthSent?: () => void
   onNewConversation: () => void
+  onEnded?: () => void
   /** Extra header controls (Connect Shopify, history, the signed-in user). */
   headerActions?: ReactNode
   /** Banner above the messages (e.g. a failed OAuth return). */
@@ -36,11 +37,19 @@ export function SlackChat({
   pendingOAuth,
   onOAuthSent,
   onNewConversation,
+  onEnded,
   headerActions,
   banner,
   socketFactory,
 }: SlackChatProps) {
-  const chat = useChatSocket({ config, token, pendingOAuth, onOAuthSent, socketFactory })
+  const chat = useChatSocket({
+    config,
+    token,
+    pendingOAuth,
+    onOAuthSent,
+    onEnded,
+    socketFactory,
+  })
   const listRef = useRef<HTMLOListElement>(null)
   const ended = chat.status === 'ended'
 

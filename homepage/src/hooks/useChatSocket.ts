@@ -24,6 +24,8 @@ export interface ChatSocketOptions {
   token: string | null
   pendingOAuth?: OAuthCompletion | null
   onOAuthSent?: () => void
+  /** Called once when the conversation ends (by the user or the server). */
+  onEnded?: () => void
   socketFactory?: SocketFactory
 }
 
@@ -130,6 +132,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
           }
           break
         case 'conversation_ended':
+          if (!endedRef.current) latest.current.onEnded?.()
           endedRef.current = true
           setStatus('ended')
           setWaiting(false)
@@ -251,6 +254,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
     sendFrame({ type: 'end_conversation' })
     // Ended from our side either way: stop reconnecting and lock the input.
     endedRef.current = true
+    latest.current.onEnded?.()
     setStatus('ended')
     setWaiting(false)
   }, [sendFrame])

@@ -91,3 +91,19 @@ describe('ChatPage', () => {
     expect(screen.queryByTestId('history-button')).not.toBeInTheDocument()
   })
 })
+
+describe('ChatPage ending', () => {
+  it('a reload after "End chat" opens a fresh conversation', () => {
+    const { last } = renderPage({ kind: 'none' })
+    const socket = last()
+    const ended = sessionStorage.getItem(CONVERSATION_ID_KEY)
+    socket.open()
+    socket.receive({ type: 'conversation_started', messages: [] })
+    fireEvent.click(screen.getByTestId('end-chat'))
+    expect(socket.framesOfType('end_conversation')).toHaveLength(1)
+    const next = sessionStorage.getItem(CONVERSATION_ID_KEY)
+    expect(next).not.toBe(ended)
+    fireEvent.click(screen.getByTestId('start-new-conversation'))
+    expect(last().url).toMatch(new RegExp(`${next}$`))
+  })
+})

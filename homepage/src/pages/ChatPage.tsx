@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from 'react'
+import { useCallback, useMemo, useRef, useState } from 'react'
 import { WORKFLOW, type SocketFactory } from '../api/chatSocket'
 import { ConnectShopify } from '../components/ConnectShopify'
 import { ConversationHistory } from '../components/ConversationHistory'
@@ -36,7 +36,17 @@ export function ChatPage({ oauthReturn, onOAuthHandled, socketFactory, navigate 
     [conversationId, session],
   )
 
-  const startNew = useCallback(() => setConversationId(startNewConversationId()), [])
+  // Once a conversation ends, the tab's saved id moves on at once, so a reload opens a fresh
+  // conversation instead of resuming the ended one; the ended one stays on screen until then.
+  const nextIdRef = useRef<string | null>(null)
+  const handleEnded = useCallback(() => {
+    nextIdRef.current = startNewConversationId()
+  }, [])
+  const startNew = useCallback(() => {
+    const next = nextIdRef.current ?? startNewConversationId()
+    nextIdRef.current = null
+    setConversationId(next)
+  }, [])
   const signOut = useCallback(() => {
     clearSession()
     setSession(null)
@@ -91,6 +101,7 @@ export function ChatPage({ oauthReturn, onOAuthHandled, socketFactory, navigate 
         pendingOAuth={pendingOAuth}
         onOAuthSent={onOAuthHandled}
         onNewConversation={startNew}
+        onEnded={handleEnded}
         headerActions={headerActions}
         banner={banner}
         socketFactory={socketFactory}
