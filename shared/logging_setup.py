@@ -1,0 +1,148 @@
+"""Logging for both services: JSON lines in production, readable lines locally, request ids.
+
+Every record carries the id of the request that produced it (from ``X-Request-ID`` when a proxy
+such as Heroku's router sets one, else a fresh one), so one request's lines can be found
+together. A filter scrubs anything shaped like a bearer token, a JWT or a Shopify access token
+from every message, as a second line of defence behind code that never logs them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SECRET_PATTERNS = [
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"shp(?:at|ca|pa|ss)_[A-Za-z0-9]+"),  # Shopify access tokens
+    re.compile(r"(?i)(token|secret|password|access_token)=([^&\s]+)"),
+]
+_REDACTED = "[redacted]"
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+}
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups == 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}={_REDACTED}", text)
+        else:
+            text = pattern.sub(_REDACTED, text)
+    return text
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        record.service = self._service
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "service": getattr(record, "service", "-"),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and key not in payload and not key.startswith("_"):
+                payload[key] = (
+                    value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+                )
+        if record.exc_info:
+            payload["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(
+    *, service: str, level: str = "INFO", fmt: str = "auto", environment: str = "development"
+) -> None:
+    """Install one handler on the root logger (idempotent: safe to call per app instance)."""
+    use_json = fmt == "json" or (fmt == "auto" and environment == "production")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if use_json
+        else logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(service)s %(name)s [%(request_id)s] %(message)s"
+        )
+    )
+    handler.addFilter(_ContextFilter(service))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_hirecj", False):
+            root.removeHandler(existing)
+    handler._hirecj = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # uvicorn's access log prints full URLs (query strings included); our middleware logs paths.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+
+
+class RequestContextMiddleware:
+    """Gives each HTTP request and WebSocket an id, echoes it, and logs one line per request."""
+
+    def __init__(self, app: ASGIApp, *, logger_name: str = "http") -> None:
+        self.app = app
+        self.logger = logging.getLogger(logger_name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = (
+            incoming if re.fullmatch(r"[A-Za-z0-9._-]{1,128}", incoming or "") else uuid.uuid4().hex
+        )
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                # The path only: query strings may carry OAuth codes, HMACs or shop names.
+                self.logger.info(
+                    "%s %s %s %.1fms",
+                    scope.get("method", "-"),
+                    scope.get("path", "-"),
+                    status["code"],
+                    (time.perf_counter() - started) * 1000,
+                )
+            REQUEST_ID.reset(token)

@@ -1,0 +1,90 @@
+"""Heroku Redis speaks TLS with a self-signed certificate: ``rediss://`` URLs must still connect."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.redis_client import create_async_redis, create_redis
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None or shutil.which("openssl") is None,
+    reason="needs redis-server (built with TLS) and openssl",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    directory: Path = tmp_path_factory.mktemp("redis-tls")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=heroku-redis-like", "-keyout", str(directory / "key.pem"),
+            "-out", str(directory / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            "redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+            "--tls-cert-file", str(directory / "cert.pem"), "--tls-key-file", str(directory / "key.pem"),
+            "--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_sync_client_connects_over_tls_with_a_self_signed_certificate(tls_redis: int) -> None:
+    client = create_redis(f"rediss://127.0.0.1:{tls_redis}/0")
+    try:
+        assert client.ping() is True
+        client.set("k", "v")
+        assert client.get("k") == "v"
+    finally:
+        client.close()
+
+
+async def test_async_client_connects_over_tls_with_a_self_signed_certificate(
+    tls_redis: int,
+) -> None:
+    client = create_async_redis(f"rediss://127.0.0.1:{tls_redis}/0")
+    try:
+        assert await client.ping() is True
+    finally:
+        await client.aclose()
+
+
+def test_verification_can_be_demanded_and_then_refuses_a_self_signed_certificate(
+    tls_redis: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_SSL_VERIFY", "true")
+    client = create_redis(f"rediss://127.0.0.1:{tls_redis}/0")
+    try:
+        with pytest.raises(Exception, match="(?i)certificate|ssl"):
+            client.ping()
+    finally:
+        client.close()
