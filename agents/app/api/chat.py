@@ -1,0 +1,135 @@
+"""``WS /ws/chat/{conversation_id}``: the chat WebSocket of ../shared/CONTRACT.md.
+
+Thin on purpose: it reads frames, turns bad ones into ``error`` frames (the socket stays open and
+nothing is stored), and hands good ones to :class:`ChatConnection`. Each frame's work runs to the
+end even if the client goes away meanwhile, so a reply that was being written is still stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import get_settings
+from app.schemas.chat import (
+    ErrorFrame,
+    FrameError,
+    MessageFrame,
+    OAuthCompleteFrame,
+    PingFrame,
+    Pong,
+    StartFrame,
+    parse_client_frame,
+)
+from app.services.chat_service import ChatConnection, ChatError
+from app.services.identity_db import get_engine
+from app.services.responders import create_responder
+from app.services.session_manager import SessionManager
+from shared.settings import token_secrets
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = "CJ is briefly unavailable; please try again in a moment"
+
+# Frame handlers that outlive a dropped socket; kept referenced until they finish.
+_in_flight: set[asyncio.Task[list[BaseModel]]] = set()
+
+
+@asynccontextmanager
+async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Create the app's session manager and responder (runs inside the app's lifespan)."""
+    settings = get_settings()
+    app.state.chat_sessions = SessionManager(
+        app.state.redis,
+        ttl_seconds=settings.redis_session_ttl,
+        idle_seconds=settings.archive_idle_seconds,
+    )
+    app.state.responder = create_responder(settings)
+    try:
+        yield
+    finally:
+        if _in_flight:
+            await asyncio.gather(*_in_flight, return_exceptions=True)
+        await app.state.responder.aclose()
+
+
+router = APIRouter(tags=["chat"], lifespan=chat_lifespan)
+
+
+@router.websocket("/ws/chat/{conversation_id}")
+async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
+    """Live chat with CJ. Frames and their answers are listed in the contract."""
+    await websocket.accept()
+    state = websocket.app.state
+    connection = ChatConnection(
+        path_conversation_id=conversation_id,
+        sessions=state.chat_sessions,
+        responder=state.responder,
+        engine=get_engine(),
+        token_secrets=token_secrets(get_settings()),
+    )
+    try:
+        if not connection.path_is_valid:
+            # Kept open (ping still answers) so the client reads the reason; a start is refused
+            # with the same reason, so nothing is ever stored under a malformed id.
+            await _send(
+                websocket, [ErrorFrame(text="the conversation id in the address must be a UUID")]
+            )
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes")
+            await _send(websocket, await _answer(connection, raw))
+    except WebSocketDisconnect:
+        return
+
+
+async def _answer(connection: ChatConnection, raw: str | bytes | None) -> list[BaseModel]:
+    try:
+        frame = parse_client_frame(raw)
+    except FrameError as exc:
+        return [ErrorFrame(text=str(exc))]
+    if isinstance(frame, PingFrame):
+        return [Pong()]
+    if isinstance(frame, StartFrame):
+        work: Awaitable[list[BaseModel]] = connection.start(frame)
+    elif isinstance(frame, MessageFrame):
+        work = connection.message(frame)
+    elif isinstance(frame, OAuthCompleteFrame):
+        work = connection.oauth_complete(frame)
+    else:
+        work = connection.end_conversation()
+    task = asyncio.ensure_future(_guarded(work))
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)
+    # Shielded: if the socket's handler is cancelled, the frame's writes still complete.
+    return await asyncio.shield(task)
+
+
+async def _guarded(work: Awaitable[list[BaseModel]]) -> list[BaseModel]:
+    try:
+        return await work
+    except ChatError as exc:
+        return [ErrorFrame(text=str(exc))]
+    except (RedisError, SQLAlchemyError, OSError):
+        logger.exception("chat frame failed on a store")
+        return [ErrorFrame(text=UNAVAILABLE)]
+
+
+async def _send(websocket: WebSocket, frames: list[BaseModel]) -> None:
+    for frame in frames:
+        try:
+            await websocket.send_text(frame.model_dump_json())
+        except RuntimeError:
+            # Starlette's answer to sending on a socket that has already closed.
+            raise WebSocketDisconnect(code=1006) from None

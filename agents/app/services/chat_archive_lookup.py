@@ -1,0 +1,117 @@
+"""What the chat needs from archived conversations in PostgreSQL (read only).
+
+The queries are synchronous (psycopg2); async callers use the ``*_async`` wrappers, which run
+them in the thread pool so the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+
+TOPIC_MAX_CHARS = 80
+
+_FIND_CONVERSATION = text(
+    "SELECT id, user_id, merchant_id, workflow_name, started_at, ended_at, messages "
+    "FROM conversations WHERE id = CAST(:conversation_id AS uuid)"
+)
+
+# The newest archived conversation of the user, other than the current one, and its first user
+# message (found inside PostgreSQL, so only one short string crosses the wire).
+_LAST_TOPIC = text(
+    """
+    SELECT c.started_at,
+           (SELECT m.value ->> 'content'
+              FROM jsonb_array_elements(c.messages) WITH ORDINALITY AS m(value, position)
+             WHERE m.value ->> 'sender' = 'user'
+             ORDER BY m.position
+             LIMIT 1) AS topic
+      FROM conversations AS c
+     WHERE c.user_id = :user_id AND c.id <> CAST(:conversation_id AS uuid)
+     ORDER BY c.started_at DESC NULLS LAST, c.id DESC
+     LIMIT 1
+    """
+)
+
+
+@dataclass(frozen=True)
+class ArchivedConversation:
+    conversation_id: str
+    user_id: str | None
+    merchant_id: str | None
+    workflow: str | None
+    started_at: str | None
+    ended_at: str | None
+    messages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class PreviousConversation:
+    """The user's last archived conversation: when, and its first user message (truncated)."""
+
+    started_at: str | None
+    topic: str | None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def truncate_topic(topic: str | None, limit: int = TOPIC_MAX_CHARS) -> str | None:
+    if topic is None:
+        return None
+    flat = " ".join(topic.split())
+    if not flat:
+        return None
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def find_archived_conversation(
+    *, engine: Engine, conversation_id: str
+) -> ArchivedConversation | None:
+    with engine.connect() as connection:
+        row = connection.execute(_FIND_CONVERSATION, {"conversation_id": conversation_id}).first()
+    if row is None:
+        return None
+    messages = row.messages if isinstance(row.messages, list) else []
+    return ArchivedConversation(
+        conversation_id=str(row.id),
+        user_id=row.user_id,
+        merchant_id=row.merchant_id,
+        workflow=row.workflow_name,
+        started_at=_iso(row.started_at),
+        ended_at=_iso(row.ended_at),
+        messages=[m for m in messages if isinstance(m, dict)],
+    )
+
+
+def previous_conversation(
+    *, engine: Engine, user_id: str, conversation_id: str
+) -> PreviousConversation | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            _LAST_TOPIC, {"user_id": user_id, "conversation_id": conversation_id}
+        ).first()
+    if row is None:
+        return None
+    return PreviousConversation(started_at=_iso(row.started_at), topic=truncate_topic(row.topic))
+
+
+async def find_archived_conversation_async(
+    *, engine: Engine, conversation_id: str
+) -> ArchivedConversation | None:
+    return await run_in_threadpool(
+        find_archived_conversation, engine=engine, conversation_id=conversation_id
+    )
+
+
+async def previous_conversation_async(
+    *, engine: Engine, user_id: str, conversation_id: str
+) -> PreviousConversation | None:
+    return await run_in_threadpool(
+        previous_conversation, engine=engine, user_id=user_id, conversation_id=conversation_id
+    )

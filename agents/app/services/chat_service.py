@@ -1,0 +1,308 @@
+"""One WebSocket's chat: what each client frame does, independent of the transport.
+
+The router parses frames and sends what these methods return; this class decides identity,
+reads and writes the live conversation through :class:`SessionManager`, and asks the responder
+for CJ's words. It keeps no state another app instance would need: everything that matters is in
+Redis (and PostgreSQL once archived), so a conversation resumes on any instance.
+
+Identity: the only user this chat trusts is the ``sub`` of a valid bearer token (HS256, every
+claim). A ``user_id`` or ``merchant_id`` sent without such a token is ignored, so the session's
+``merchant_id`` and ``shop`` also come only from a verified token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from app.schemas.chat import (
+    CjMessage,
+    ConversationEnded,
+    ConversationStarted,
+    MessageFrame,
+    OAuthCompleteFrame,
+    OAuthProcessed,
+    StartFrame,
+    StoredMessage,
+)
+from app.services.chat_archive_lookup import (
+    find_archived_conversation_async,
+    previous_conversation_async,
+)
+from app.services.responders import ConversationContext, Responder
+from app.services.session_manager import (
+    ConversationAlreadyExists,
+    ConversationBusy,
+    ConversationEndedError,
+    ConversationNotFound,
+    LiveSession,
+    SessionManager,
+)
+from shared.ids import merchant_id_for_shop, parse_conversation_id
+from shared.tokens import InvalidTokenError, TokenClaims, verify_token
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = "conversation not found"
+NOT_STARTED = "send a 'start' frame first"
+ENDED = "this conversation has ended; start a new one"
+BUSY = "the conversation is busy; please try again"
+
+
+Identity = Literal["verified", "anonymous", "rejected"]
+
+
+class ChatError(Exception):
+    """A frame that cannot be honoured; the message goes to the client in an ``error`` frame."""
+
+
+class ChatConnection:
+    def __init__(
+        self,
+        *,
+        path_conversation_id: str,
+        sessions: SessionManager,
+        responder: Responder,
+        engine: Engine,
+        token_secrets: Sequence[str],
+    ) -> None:
+        try:
+            self.conversation_id: str | None = parse_conversation_id(path_conversation_id)
+        except ValueError:
+            self.conversation_id = None
+        self._sessions = sessions
+        self._responder = responder
+        self._engine = engine
+        self._secrets = list(token_secrets)
+        self._session: LiveSession | None = None
+        self._messages: list[dict[str, Any]] = []
+
+    @property
+    def path_is_valid(self) -> bool:
+        return self.conversation_id is not None
+
+    # Frames -----------------------------------------------------------------------------
+
+    async def start(self, frame: StartFrame) -> list[BaseModel]:
+        conversation_id = self._check_start_id(frame.conversation_id)
+        claims, identity = self._verify(frame.token)
+        user_id = claims.user_id if claims else None
+        session, messages, resumed = await self._open(conversation_id, frame.workflow, claims)
+        if claims is not None and session.user_id is None:
+            session = await self._link(session, claims)
+        self._session, self._messages = session, list(messages)
+        frames: list[BaseModel] = [
+            ConversationStarted(
+                conversation_id=conversation_id,
+                user_id=session.user_id,
+                workflow=session.workflow,
+                resumed=resumed,
+                messages=[StoredMessage.model_validate(m) for m in messages],
+                identity=identity,
+            )
+        ]
+        needs_greeting = not session.ended and not any(m.get("sender") == "cj" for m in messages)
+        if needs_greeting:
+            frames.append(await self._greet(user_id))
+        return frames
+
+    async def message(self, frame: MessageFrame) -> list[BaseModel]:
+        session = self._require_started()
+        stored = await self._append(session, "user", frame.text)
+        context = self._context(history=self._messages[:-1])
+        reply = await self._responder.reply(context=context, text=stored["content"])
+        return [await self._cj_says(reply)]
+
+    async def oauth_complete(self, frame: OAuthCompleteFrame) -> list[BaseModel]:
+        session = self._require_started()
+        claims, _ = self._verify(frame.token)
+        if claims is None or not session.accessible_to(claims.user_id):
+            # Not proven, or someone else's conversation: nothing changes.
+            return [
+                OAuthProcessed(success=False, is_new=frame.is_new, merchant_id=None, user_id=None)
+            ]
+        if session.ended:
+            raise ChatError(ENDED)
+        session = await self._link(session, claims)
+        acknowledgement = await self._responder.oauth_acknowledgement(
+            context=self._context(), shop=claims.shop, is_new=frame.is_new
+        )
+        return [
+            OAuthProcessed(
+                success=True,
+                is_new=frame.is_new,
+                merchant_id=session.merchant_id,
+                user_id=session.user_id,
+            ),
+            await self._cj_says(acknowledgement),
+        ]
+
+    async def end_conversation(self) -> list[BaseModel]:
+        session = self._session
+        if session is None:
+            raise ChatError(NOT_STARTED)
+        try:
+            ended = await self._sessions.end_conversation(
+                conversation_id=session.conversation_id, user_id=session.user_id
+            )
+        except ConversationNotFound:
+            raise ChatError(NOT_FOUND) from None
+        except ConversationBusy:
+            raise ChatError(BUSY) from None
+        self._session = ended
+        return [
+            ConversationEnded(conversation_id=ended.conversation_id, ended_at=ended.ended_at or "")
+        ]
+
+    # Steps ------------------------------------------------------------------------------
+
+    def _check_start_id(self, frame_id: str) -> str:
+        if self.conversation_id is None:
+            raise ChatError("the conversation id in the address must be a UUID")
+        try:
+            conversation_id = parse_conversation_id(frame_id)
+        except ValueError:
+            raise ChatError("conversation_id must be a UUID") from None
+        if conversation_id != self.conversation_id:
+            raise ChatError("conversation_id does not match the address")
+        return conversation_id
+
+    def _verify(self, token: str | None) -> tuple[TokenClaims | None, Identity]:
+        if not token:
+            return None, "anonymous"
+        try:
+            return verify_token(token, secrets=self._secrets), "verified"
+        except InvalidTokenError as exc:
+            logger.info("chat token refused: %s", exc)
+            return None, "rejected"
+
+    async def _open(
+        self, conversation_id: str, workflow: str, claims: TokenClaims | None
+    ) -> tuple[LiveSession, list[dict[str, Any]], bool]:
+        """The live conversation (resumed, restored from the archive, or new) and its messages."""
+        user_id = claims.user_id if claims else None
+        session = await self._sessions.get_session(conversation_id=conversation_id)
+        if session is None:
+            try:
+                return await self._create(conversation_id, workflow, claims)
+            except ConversationAlreadyExists:
+                # Another instance created it between our read and our write: resume it.
+                session = await self._sessions.get_session(conversation_id=conversation_id)
+                if session is None:
+                    raise ChatError(BUSY) from None
+        if not session.accessible_to(user_id):
+            raise ChatError(NOT_FOUND)
+        try:
+            session = await self._sessions.touch(conversation_id=conversation_id, user_id=user_id)
+        except ConversationNotFound:
+            raise ChatError(NOT_FOUND) from None
+        except ConversationBusy:
+            raise ChatError(BUSY) from None
+        messages = await self._sessions.get_messages(conversation_id=conversation_id)
+        return session, messages, True
+
+    async def _create(
+        self, conversation_id: str, workflow: str, claims: TokenClaims | None
+    ) -> tuple[LiveSession, list[dict[str, Any]], bool]:
+        archived = await find_archived_conversation_async(
+            engine=self._engine, conversation_id=conversation_id
+        )
+        if archived is None:
+            session = await self._sessions.create_session(
+                conversation_id=conversation_id, workflow=workflow, **_identity(claims)
+            )
+            return session, [], False
+        # Archived and gone from Redis: only its owner may bring it back, never an anonymous
+        # client (an archived anonymous conversation stays closed) and never another user.
+        if claims is None or archived.user_id != claims.user_id:
+            raise ChatError(NOT_FOUND)
+        session = await self._sessions.create_session(
+            conversation_id=conversation_id,
+            workflow=archived.workflow or workflow,
+            started_at=archived.started_at,
+            ended_at=archived.ended_at,
+            messages=archived.messages,
+            **_identity(claims),
+        )
+        return session, archived.messages, True
+
+    async def _link(self, session: LiveSession, claims: TokenClaims) -> LiveSession:
+        try:
+            linked = await self._sessions.link_user(
+                conversation_id=session.conversation_id, **_identity(claims)
+            )
+        except ConversationNotFound:
+            raise ChatError(NOT_FOUND) from None
+        except ConversationBusy:
+            raise ChatError(BUSY) from None
+        self._session = linked
+        return linked
+
+    async def _greet(self, user_id: str | None) -> CjMessage:
+        previous = None
+        if user_id is not None and self.conversation_id is not None:
+            previous = await previous_conversation_async(
+                engine=self._engine, user_id=user_id, conversation_id=self.conversation_id
+            )
+        text = await self._responder.greeting(
+            context=self._context(),
+            returning=previous is not None,
+            last_topic=previous.topic if previous else None,
+        )
+        return await self._cj_says(text)
+
+    async def _cj_says(self, text: str) -> CjMessage:
+        stored = await self._append(self._require_started(), "cj", text)
+        return CjMessage(
+            content=stored["content"],
+            timestamp=stored["timestamp"],
+            message_id=stored["message_id"],
+        )
+
+    async def _append(self, session: LiveSession, sender: str, content: str) -> dict[str, str]:
+        try:
+            stored = await self._sessions.append_message(
+                conversation_id=session.conversation_id,
+                user_id=session.user_id,
+                sender=sender,
+                content=content,
+            )
+        except ConversationEndedError:
+            raise ChatError(ENDED) from None
+        except ConversationNotFound:
+            raise ChatError(NOT_FOUND) from None
+        except ConversationBusy:
+            raise ChatError(BUSY) from None
+        self._messages.append(stored)
+        return stored
+
+    def _require_started(self) -> LiveSession:
+        if self._session is None:
+            raise ChatError(NOT_STARTED)
+        if self._session.ended:
+            raise ChatError(ENDED)
+        return self._session
+
+    def _context(self, history: Sequence[dict[str, Any]] | None = None) -> ConversationContext:
+        session = self._session
+        return ConversationContext(
+            conversation_id=self.conversation_id or "",
+            workflow=session.workflow if session else "",
+            user_id=session.user_id if session else None,
+            shop=session.shop if session else None,
+            history=tuple(self._messages if history is None else history),
+        )
+
+
+def _identity(claims: TokenClaims | None) -> dict[str, Any]:
+    if claims is None:
+        return {"user_id": None, "merchant_id": None, "shop": None}
+    return {
+        "user_id": claims.user_id,
+        "merchant_id": merchant_id_for_shop(claims.shop),
+        "shop": claims.shop,
+    }
