@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import health
+from app.api import chat, health
 from app.config import get_settings
 from app.services.identity_db import dispose_engine, get_engine
 from shared.redis_client import create_async_redis
@@ -36,6 +36,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
+    app.include_router(chat.router)
     return app
 
 
