@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import chat, health
+from app.api import chat, health, users
 from app.config import get_settings
 from app.services.identity_db import dispose_engine, get_engine
+from app.services.identity_db_async import create_async_identity_engine
 from shared.redis_client import create_async_redis
 
 logger = logging.getLogger(__name__)
@@ -21,9 +22,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
+    app.state.history_engine = create_async_identity_engine(settings)
     try:
         yield
     finally:
+        await app.state.history_engine.dispose()
         await app.state.redis.aclose()
         dispose_engine()
 
@@ -37,6 +40,8 @@ def create_app() -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(users.router, prefix="/api/v1")
+    users.add_history_error_handler(app)
     return app
 
 

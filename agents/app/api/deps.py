@@ -7,6 +7,7 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
+from app.api.auth import CurrentUser as CurrentUser
 from app.config import Settings, get_settings
 
 

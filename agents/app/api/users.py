@@ -1,0 +1,177 @@
+"""The history API: a signed-in user's own conversations, profile, export and deletions.
+
+Every route authenticates the bearer token (401), then checks that the path's user is the
+token's user (403), before anything is read. Routes are ``async`` over the asyncpg engine, so a
+slow query waits without holding a thread or stalling other requests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.auth import CurrentUser
+from app.api.deps import RedisDep
+from app.schemas.history import ConversationDetail, ConversationPage, ErrorBody, UserProfile
+from app.services import history
+from app.services.history_export import export_filename, render_markdown, start_export
+
+_401 = {"model": ErrorBody, "description": "Missing, malformed, expired or wrongly signed token"}
+_403 = {"model": ErrorBody, "description": "The token belongs to another user"}
+_404_CONVERSATION = {"model": ErrorBody, "description": "No such conversation of this user"}
+_503 = {"model": ErrorBody, "description": "PostgreSQL or Redis did not answer"}
+
+router = APIRouter(
+    prefix="/users",
+    tags=["history"],
+    responses={401: _401, 403: _403, 503: _503},
+)
+
+
+def _history_engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.history_engine
+    return engine
+
+
+HistoryEngine = Annotated[AsyncEngine, Depends(_history_engine)]
+
+
+async def _own_user_id(
+    user_id: Annotated[str, Path(description="The user id, usr_XXXXXXXX")],
+    claims: CurrentUser,
+) -> str:
+    if claims.user_id != user_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This token belongs to another user")
+    return user_id
+
+
+OwnUserId = Annotated[str, Depends(_own_user_id)]
+
+
+def _bad_query(name: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("query", name), "msg": message, "type": "value_error", "input": None}]
+    )
+
+
+@router.get(
+    "/{user_id}/conversations", response_model=ConversationPage, response_model_exclude_unset=True
+)
+async def list_conversations(
+    user_id: OwnUserId,
+    engine: HistoryEngine,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    before: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Words to search for in messages"),
+    ] = None,
+) -> dict[str, Any]:
+    """The user's conversations, newest first; with `q`, those whose messages match, best first.
+
+    `next_cursor` passed back as `before` gives the next page, as cheaply deep down as at the
+    top. Search results carry a `snippet` of the matching text."""
+    if q is not None and "\x00" in q:
+        raise _bad_query("q", "must not contain NUL characters")
+    cursor = None
+    if before is not None:
+        try:
+            cursor = history.decode_cursor(before)
+        except ValueError as exc:
+            raise _bad_query("before", str(exc)) from None
+        if isinstance(cursor, history.SearchCursor) != (q is not None):
+            raise _bad_query("before", "cursor belongs to a different kind of listing")
+    return await history.list_conversations(
+        engine=engine, user_id=user_id, limit=limit, offset=offset, before=cursor, query=q
+    )
+
+
+@router.get(
+    "/{user_id}/conversations/{conversation_id}",
+    response_model=ConversationDetail,
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+        404: _404_CONVERSATION,
+    },
+)
+async def get_conversation(
+    user_id: OwnUserId,
+    conversation_id: uuid.UUID,
+    engine: HistoryEngine,
+    format: Annotated[
+        Literal["json", "markdown"], Query(description="markdown: a readable transcript")
+    ] = "json",
+) -> Any:
+    """One conversation with all of its messages."""
+    conversation = await history.get_conversation(
+        engine=engine, user_id=user_id, conversation_id=conversation_id
+    )
+    if format == "markdown":
+        return Response(render_markdown(conversation), media_type="text/markdown; charset=utf-8")
+    return conversation
+
+
+@router.delete(
+    "/{user_id}/conversations/{conversation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={404: _404_CONVERSATION},
+)
+async def delete_conversation(
+    user_id: OwnUserId, conversation_id: uuid.UUID, engine: HistoryEngine, redis: RedisDep
+) -> Response:
+    """Delete one conversation: archived (PostgreSQL) and live (Redis) copies."""
+    await history.delete_conversation(
+        engine=engine, redis=redis, user_id=user_id, conversation_id=conversation_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{user_id}/profile",
+    response_model=UserProfile,
+    responses={404: {"model": ErrorBody, "description": "No such user"}},
+)
+async def get_profile(user_id: OwnUserId, engine: HistoryEngine) -> dict[str, Any]:
+    """Who the user is, and how many conversations they have had, first and last."""
+    return await history.get_profile(engine=engine, user_id=user_id)
+
+
+@router.get(
+    "/{user_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "JSON Lines: one conversation (as the detail route returns it) a line",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def export_conversations(user_id: OwnUserId, engine: HistoryEngine) -> StreamingResponse:
+    """Download every conversation of the user, streamed without holding them all in memory."""
+    chunks = await start_export(engine=engine, user_id=user_id)
+    filename = export_filename(user_id)
+    return StreamingResponse(
+        chunks,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _history_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, history.HistoryError)
+    headers = {"Retry-After": "5"} if isinstance(exc, history.HistoryUnavailable) else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def add_history_error_handler(app: FastAPI) -> None:
+    """Map the history error family to HTTP, once."""
+    app.add_exception_handler(history.HistoryError, _history_error)

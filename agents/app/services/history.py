@@ -1,0 +1,401 @@
+"""Reads and deletions of a user's conversation history (the SQL lives here, not in routers).
+
+Every function takes the owner's user id and filters by it in SQL, so one user's request can
+never see or touch another user's rows. Nothing here logs message contents or search words.
+
+Listing order is newest first by ``SORT_KEY`` (``started_at``, falling back to ``created_at``
+so rows without a start time still appear), then ``id``, matching the index of migration 007.
+Counting messages reads the generated ``message_count`` column, never the messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+
+logger = logging.getLogger(__name__)
+
+SORT_KEY = "COALESCE(started_at, created_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')"
+MAX_CURSOR_CHARS = 200
+MAX_CURSOR_OFFSET = 10_000_000
+
+
+class HistoryError(Exception):
+    """Base of the history API's errors; the router maps each to its status once."""
+
+    status_code = 500
+    detail = "history error"
+
+
+class ConversationNotFound(HistoryError):
+    # The same answer for "no such id" and "someone else's": existence is never revealed.
+    status_code = 404
+    detail = "Conversation not found"
+
+
+class UserNotFound(HistoryError):
+    status_code = 404
+    detail = "User not found"
+
+
+class HistoryUnavailable(HistoryError):
+    status_code = 503
+    detail = "The history store is unavailable; try again shortly"
+
+
+# -- cursors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysetCursor:
+    """Resume a listing after the row (sort_at, id)."""
+
+    sort_at: datetime
+    conversation_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SearchCursor:
+    """Resume a ranked search at this offset (ranks are not a stable keyset)."""
+
+    offset: int
+
+
+Cursor = KeysetCursor | SearchCursor
+
+
+def _b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+
+
+def encode_keyset_cursor(sort_at: datetime, conversation_id: uuid.UUID) -> str:
+    return _b64(f"k|{sort_at.isoformat()}|{conversation_id}")
+
+
+def encode_search_cursor(offset: int) -> str:
+    return _b64(f"s|{offset}")
+
+
+def decode_cursor(value: str) -> Cursor:
+    """The cursor in ``value``; ValueError (a 422 at the API) for anything we did not issue."""
+    if not value or len(value) > MAX_CURSOR_CHARS:
+        raise ValueError("cursor is empty or too long")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        kind, _, rest = raw.partition("|")
+        if kind == "k":
+            stamp, _, ident = rest.partition("|")
+            sort_at = datetime.fromisoformat(stamp)
+            if sort_at.tzinfo is None:
+                raise ValueError("naive time")
+            return KeysetCursor(sort_at, uuid.UUID(ident))
+        if kind == "s" and rest.isdigit() and int(rest) <= MAX_CURSOR_OFFSET:
+            return SearchCursor(int(rest))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ValueError("not a cursor issued by this API")
+
+
+# -- database access -------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection; driver and network failures become HistoryUnavailable (503)."""
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        # The class name only: a driver message may quote statement parameters (search words).
+        logger.error("history database error: %s", type(exc).__name__)
+        raise HistoryUnavailable() from exc
+
+
+_PAGE_COLUMNS = (
+    f"id, workflow_name, started_at, ended_at, message_count, metadata, {SORT_KEY} AS sort_at"
+)
+
+
+def _list_statement(*, keyset: bool) -> Any:
+    after = f"AND ({SORT_KEY}, id) < (:before_at, :before_id)" if keyset else ""
+    # One round trip: the count and the page. The count is an index-only scan of the user's
+    # entries; LEFT JOIN keeps the total when the page is empty.
+    return text(
+        f"""
+        SELECT t.total, p.id, p.workflow_name, p.started_at, p.ended_at, p.message_count,
+               p.metadata, p.sort_at
+        FROM (SELECT count(*) AS total FROM conversations WHERE user_id = :user_id) AS t
+        LEFT JOIN LATERAL (
+            SELECT {_PAGE_COLUMNS} FROM conversations
+            WHERE user_id = :user_id {after}
+            ORDER BY {SORT_KEY} DESC, id DESC
+            LIMIT :limit OFFSET :offset
+        ) AS p ON true
+        ORDER BY p.sort_at DESC, p.id DESC
+        """
+    )
+
+
+_LIST = _list_statement(keyset=False)
+_LIST_AFTER = _list_statement(keyset=True)
+
+# The page is chosen first (ranked by the GIN-indexed vector), and only its rows' texts are read
+# to build snippets.
+_SEARCH = text(
+    f"""
+    WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query)
+    SELECT t.total, p.id, p.workflow_name, p.started_at, p.ended_at, p.message_count,
+           p.metadata, p.sort_at,
+           ts_headline(
+               'english',
+               (SELECT string_agg(part, ' … ')
+                FROM jsonb_array_elements_text(
+                    jsonb_path_query_array(p.messages, '$[*].content ? (@.type() == "string")')
+                ) AS part),
+               (SELECT query FROM q),
+               'MaxFragments=2, MaxWords=20, MinWords=6, StartSel=**, StopSel=**, FragmentDelimiter=" … "'
+           ) AS snippet
+    FROM (
+        SELECT count(*) AS total FROM conversations, q
+        WHERE user_id = :user_id AND search_vector @@ q.query
+    ) AS t
+    LEFT JOIN LATERAL (
+        SELECT {_PAGE_COLUMNS}, messages, ts_rank(search_vector, q.query) AS rank
+        FROM conversations, q
+        WHERE user_id = :user_id AND search_vector @@ q.query
+        ORDER BY rank DESC, {SORT_KEY} DESC, id DESC
+        LIMIT :limit OFFSET :offset
+    ) AS p ON true
+    ORDER BY p.rank DESC, p.sort_at DESC, p.id DESC
+    """
+)
+
+
+def _summary(row: Any, *, with_snippet: bool) -> dict[str, Any]:
+    item = {
+        "id": row.id,
+        "workflow": row.workflow_name,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "message_count": row.message_count,
+        "metadata": row.metadata,
+    }
+    if with_snippet:
+        item["snippet"] = row.snippet or None
+    return item
+
+
+async def list_conversations(
+    *,
+    engine: AsyncEngine,
+    user_id: str,
+    limit: int,
+    offset: int,
+    before: Cursor | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
+    """One page of the user's conversations (newest first), or of matches for ``query``."""
+    params: dict[str, Any] = {"user_id": user_id, "limit": limit + 1, "offset": offset}
+    if query is not None:
+        if isinstance(before, SearchCursor):
+            params["offset"] = offset + before.offset
+        params["q"] = query
+        statement = _SEARCH
+    elif isinstance(before, KeysetCursor):
+        params["before_at"] = before.sort_at
+        params["before_id"] = before.conversation_id
+        statement = _LIST_AFTER
+    else:
+        statement = _LIST
+    async with _connect(engine) as connection:
+        rows = (await connection.execute(statement, params)).all()
+    total = rows[0].total if rows else 0
+    page = [row for row in rows if row.id is not None]
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = None
+    if more and query is not None:
+        next_cursor = encode_search_cursor(params["offset"] + limit)
+    elif more:
+        next_cursor = encode_keyset_cursor(page[-1].sort_at, page[-1].id)
+    logger.debug("history list user=%s rows=%d search=%s", user_id, len(page), query is not None)
+    return {
+        "conversations": [_summary(row, with_snippet=query is not None) for row in page],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_cursor": next_cursor,
+    }
+
+
+_DETAIL = text(
+    "SELECT id, workflow_name, started_at, ended_at, messages, metadata FROM conversations "
+    "WHERE id = :id AND user_id = :user_id"
+)
+
+
+def _detail(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "workflow": row.workflow_name,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "messages": row.messages,
+        "metadata": row.metadata,
+    }
+
+
+async def get_conversation(
+    *, engine: AsyncEngine, user_id: str, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    """The conversation with its messages; ConversationNotFound unless it is the user's."""
+    async with _connect(engine) as connection:
+        row = (
+            await connection.execute(_DETAIL, {"id": conversation_id, "user_id": user_id})
+        ).first()
+    if row is None:
+        raise ConversationNotFound()
+    logger.debug("history detail user=%s conversation=%s", user_id, conversation_id)
+    return _detail(row)
+
+
+_PROFILE = text(
+    """
+    SELECT u.id, u.shop_domain, u.email, u.name, u.created_at, u.last_seen,
+           s.total, s.first_started, s.last_started
+    FROM users AS u
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS total, min(started_at) AS first_started,
+               max(started_at) AS last_started
+        FROM conversations WHERE user_id = u.id
+    ) AS s
+    WHERE u.id = :user_id
+    """
+)
+
+
+async def get_profile(*, engine: AsyncEngine, user_id: str) -> dict[str, Any]:
+    """The guide's profile fields and conversation stats; UserNotFound without a user row."""
+    async with _connect(engine) as connection:
+        row = (await connection.execute(_PROFILE, {"user_id": user_id})).first()
+    if row is None:
+        raise UserNotFound()
+    return {
+        "user_id": row.id,
+        "shop_domain": row.shop_domain,
+        "email": row.email,
+        "name": row.name,
+        "created_at": row.created_at,
+        "last_seen": row.last_seen,
+        "stats": {
+            "total_conversations": row.total,
+            "first_conversation": row.first_started,
+            "last_conversation": row.last_started,
+        },
+    }
+
+
+_EXPORT_FIRST = text(
+    f"SELECT {_PAGE_COLUMNS}, messages FROM conversations WHERE user_id = :user_id "
+    f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT :limit"
+)
+_EXPORT_NEXT = text(
+    f"SELECT {_PAGE_COLUMNS}, messages FROM conversations WHERE user_id = :user_id "
+    f"AND ({SORT_KEY}, id) < (:before_at, :before_id) "
+    f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT :limit"
+)
+
+
+async def iter_conversation_batches(
+    *, engine: AsyncEngine, user_id: str, batch_size: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """All of the user's conversations with messages, newest first, ``batch_size`` at a time.
+
+    Keyset batches, each on a briefly borrowed connection: memory holds one batch, and a slow
+    download never pins a pooled connection for its whole duration.
+    """
+    params: dict[str, Any] = {"user_id": user_id, "limit": batch_size}
+    statement = _EXPORT_FIRST
+    while True:
+        async with _connect(engine) as connection:
+            rows = (await connection.execute(statement, params)).all()
+        if not rows:
+            return
+        yield [_detail(row) for row in rows]
+        if len(rows) < batch_size:
+            return
+        params["before_at"], params["before_id"] = rows[-1].sort_at, rows[-1].id
+        statement = _EXPORT_NEXT
+
+
+_DELETE = text("DELETE FROM conversations WHERE id = :id AND user_id = :user_id RETURNING id")
+
+
+async def delete_conversation(
+    *,
+    engine: AsyncEngine,
+    redis: aioredis.Redis,
+    user_id: str,
+    conversation_id: uuid.UUID,
+) -> None:
+    """Delete the user's conversation from PostgreSQL and, if live, from Redis.
+
+    A live session that names another user wins over everything: 404 and nothing deleted. The
+    user's own live session is removed from Redis first, so the archiver cannot write it back.
+    """
+    key = str(conversation_id)
+    live_owner, live = await _live_session(redis, key)
+    if live_owner and live_owner != user_id:
+        raise ConversationNotFound()
+    if live and live_owner == user_id:
+        await _delete_live(redis, key)
+    async with _connect(engine) as connection:
+        deleted = (
+            await connection.execute(_DELETE, {"id": conversation_id, "user_id": user_id})
+        ).first()
+        await connection.commit()
+    if deleted is None and not (live and live_owner == user_id):
+        raise ConversationNotFound()
+    if deleted is not None and live and not live_owner:
+        # An anonymous live copy of a conversation archived under this user.
+        await _delete_live(redis, key)
+    logger.info("history delete user=%s conversation=%s", user_id, conversation_id)
+
+
+async def _live_session(redis: aioredis.Redis, key: str) -> tuple[str | None, bool]:
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hget(session_key(key), "user_id")
+            pipe.exists(session_key(key), messages_key(key))
+            owner, exists = await pipe.execute()
+    except (RedisError, OSError) as exc:
+        logger.error("history redis error: %s", type(exc).__name__)
+        raise HistoryUnavailable() from exc
+    return owner, bool(exists)
+
+
+async def _delete_live(redis: aioredis.Redis, key: str) -> None:
+    try:
+        # Not MULTI: archive:due lives in another cluster slot than the conversation's keys.
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.delete(session_key(key), messages_key(key))
+            pipe.zrem(ARCHIVE_DUE_KEY, key)
+            await pipe.execute()
+    except (RedisError, OSError) as exc:
+        logger.error("history redis error: %s", type(exc).__name__)
+        raise HistoryUnavailable() from exc
