@@ -5,22 +5,36 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
-from app.api import health
+from app.api import health, shopify_oauth
 from app.config import get_settings
+from app.exception_handlers import register_exception_handlers
 from app.services.identity_db import dispose_engine, get_engine
+from app.services.shopify_client import ShopifyClient
+from shared.crypto import token_cipher
 from shared.redis_client import create_async_redis
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    # Fail at start-up, not at the first install, when the encryption key is not a Fernet key.
+    token_cipher(settings)
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
+    timeout = httpx.Timeout(settings.shopify_http_timeout_seconds, connect=5.0)
+    app.state.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    app.state.shopify = ShopifyClient(
+        http=app.state.http,
+        admin_url_template=settings.shopify_admin_url_template,
+        api_version=settings.shopify_api_version,
+    )
     try:
         yield
     finally:
+        await app.state.http.aclose()
         await app.state.redis.aclose()
         dispose_engine()
 
@@ -32,7 +46,9 @@ def create_app() -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
     )
+    register_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(shopify_oauth.router)
     return app
 
 
