@@ -8,8 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import chat, health, users
+from app.api import chat, health, metrics, users
 from app.config import get_settings
+from app.services.conversation_archival import (
+    start_background_archiver,
+    stop_background_archiver,
+)
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.identity_db_async import create_async_identity_engine
 from shared.redis_client import create_async_redis
@@ -23,9 +27,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
     app.state.history_engine = create_async_identity_engine(settings)
+    app.state.archiver = (
+        start_background_archiver(redis=app.state.redis, settings=settings)
+        if settings.archiver_enabled
+        else None
+    )
     try:
         yield
     finally:
+        if app.state.archiver is not None:
+            await stop_background_archiver(app.state.archiver)
         await app.state.history_engine.dispose()
         await app.state.redis.aclose()
         dispose_engine()
@@ -39,6 +50,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(chat.router)
     app.include_router(users.router, prefix="/api/v1")
     users.add_history_error_handler(app)

@@ -1,0 +1,252 @@
+"""The archiver's two ends: one pipelined Redis snapshot per batch, one SQL statement per batch.
+
+The snapshot is a MULTI of HGETALL + LRANGE per conversation, so each conversation's ``version``
+and its messages are read at the same instant: the archived version always describes exactly the
+archived messages. The write is one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` with the
+columns sent as binary arrays (asyncpg), so a batch costs one round trip and one statement.
+
+Messages are stored in Redis as JSON text; they are joined into the JSON array as text and parsed
+once, by PostgreSQL. Only when PostgreSQL rejects a batch's JSON are they parsed in Python, and a
+message that is not valid JSON is kept (as text, flagged) rather than dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from app.services.redis_keys import messages_key, session_key
+
+
+@dataclass
+class ArchiveBatch:
+    """One batch in columns (the shape ``unnest`` takes), plus what the ack needs."""
+
+    ids: list[str] = field(default_factory=list)
+    user_ids: list[str | None] = field(default_factory=list)
+    merchant_ids: list[str | None] = field(default_factory=list)
+    shops: list[str | None] = field(default_factory=list)
+    workflows: list[str | None] = field(default_factory=list)
+    started_at: list[datetime | None] = field(default_factory=list)
+    ended_at: list[datetime | None] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    metadata: list[str] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+    last_message_at: list[datetime | None] = field(default_factory=list)
+    message_counts: list[int] = field(default_factory=list)
+    raw_messages: list[list[str]] = field(default_factory=list)
+    # conversation id -> the session's version as stored ("" = gone); settles every claim.
+    ack_versions: dict[str, str] = field(default_factory=dict)
+    invalid_ids: list[str] = field(default_factory=list)
+    # ids PostgreSQL refused even after re-encoding: their leases stay (retried later).
+    refused: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def columns(self) -> tuple[list[Any], ...]:
+        return (
+            self.ids,
+            self.user_ids,
+            self.merchant_ids,
+            self.shops,
+            self.workflows,
+            self.started_at,
+            self.ended_at,
+            self.messages,
+            self.metadata,
+            self.versions,
+            self.last_message_at,
+        )
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """ISO 8601 (``Z`` allowed) or unix seconds; anything else is None, never an error."""
+    if value is None or value == "":
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        pass
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _last_timestamp(raw_messages: list[str]) -> datetime | None:
+    try:
+        last = json.loads(raw_messages[-1])
+    except (ValueError, IndexError):
+        return None
+    return parse_timestamp(last.get("timestamp")) if isinstance(last, dict) else None
+
+
+def canonical_id(conversation_id: str) -> str | None:
+    try:
+        return str(uuid.UUID(conversation_id))
+    except ValueError:
+        return None
+
+
+async def read_batch(redis: aioredis.Redis, *, ids: list[str]) -> ArchiveBatch:
+    """Snapshot the claimed conversations in one MULTI round trip."""
+    pipe = redis.pipeline(transaction=True)
+    for conversation_id in ids:
+        pipe.hgetall(session_key(conversation_id))
+        pipe.lrange(messages_key(conversation_id), 0, -1)
+    replies = await pipe.execute()
+    batch = ArchiveBatch()
+    for index, conversation_id in enumerate(ids):
+        session: dict[str, str] = replies[2 * index]
+        raw: list[str] = replies[2 * index + 1]
+        batch.ack_versions[conversation_id] = session.get("version", "")
+        canonical = canonical_id(conversation_id)
+        if canonical is None:
+            batch.invalid_ids.append(conversation_id)
+            continue
+        if not raw:
+            # Nothing said yet (or already expired): nothing to archive; the next write re-queues.
+            continue
+        _append(batch, canonical, session, raw)
+    return batch
+
+
+def _append(
+    batch: ArchiveBatch, conversation_id: str, session: dict[str, str], raw: list[str]
+) -> None:
+    metadata = {key: session[key] for key in ("shop", "status") if session.get(key)}
+    batch.ids.append(conversation_id)
+    batch.user_ids.append(session.get("user_id") or None)
+    batch.merchant_ids.append(session.get("merchant_id") or None)
+    batch.shops.append(session.get("shop") or None)
+    batch.workflows.append(session.get("workflow") or None)
+    batch.started_at.append(parse_timestamp(session.get("started_at")))
+    batch.ended_at.append(parse_timestamp(session.get("ended_at")))
+    batch.messages.append("[" + ",".join(raw) + "]")
+    batch.metadata.append(json.dumps(metadata))
+    try:
+        batch.versions.append(int(session.get("version") or 0))
+    except ValueError:
+        batch.versions.append(0)
+    batch.last_message_at.append(_last_timestamp(raw))
+    batch.message_counts.append(len(raw))
+    batch.raw_messages.append(raw)
+
+
+def _clean(value: Any) -> Any:
+    # jsonb cannot hold NUL characters; everything else JSON can express, it can.
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    return value
+
+
+def sanitize_messages(batch: ArchiveBatch) -> None:
+    """Re-encode every message through Python, keeping undecodable ones as flagged text."""
+    for index, raw in enumerate(batch.raw_messages):
+        decoded: list[Any] = []
+        for item in raw:
+            try:
+                decoded.append(_clean(json.loads(item)))
+            except ValueError:
+                decoded.append({"sender": "unknown", "content": _clean(item), "invalid_json": True})
+        batch.messages[index] = json.dumps(decoded)
+
+
+_COLUMNS = """
+    $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+    $7::timestamptz[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::timestamptz[]
+"""
+
+
+def upsert_sql(*, with_merchants: bool) -> str:
+    """The batch upsert; joins the merchants table (migration 005) only when it exists."""
+    merchant_join = (
+        "LEFT JOIN merchants m ON m.merchant_id = b.merchant_id" if with_merchants else ""
+    )
+    merchant_user = "m.user_id, " if with_merchants else ""
+    return f"""
+WITH batch AS (
+    SELECT * FROM unnest({_COLUMNS}) AS b(
+        id, session_user_id, merchant_id, shop, workflow_name, started_at, ended_at,
+        messages, metadata, archive_version, last_message_at)
+), resolved AS (
+    SELECT b.*, COALESCE(b.session_user_id, {merchant_user}shop_user.id) AS wanted_user_id
+    FROM batch b
+    {merchant_join}
+    LEFT JOIN users shop_user ON shop_user.shop_domain = b.shop
+)
+INSERT INTO conversations AS c (
+    id, user_id, merchant_id, workflow_name, started_at, ended_at, messages, metadata,
+    archive_version, archived_at, last_message_at, pending_user_id)
+SELECT r.id, u.id, r.merchant_id, r.workflow_name, r.started_at, r.ended_at, r.messages,
+       r.metadata, r.archive_version, now(), r.last_message_at,
+       CASE WHEN u.id IS NULL THEN r.wanted_user_id END
+FROM resolved r
+LEFT JOIN users u ON u.id = r.wanted_user_id
+ON CONFLICT (id) DO UPDATE SET
+    user_id = COALESCE(EXCLUDED.user_id, c.user_id),
+    pending_user_id = CASE WHEN COALESCE(EXCLUDED.user_id, c.user_id) IS NULL
+                           THEN COALESCE(EXCLUDED.pending_user_id, c.pending_user_id) END,
+    merchant_id = COALESCE(EXCLUDED.merchant_id, c.merchant_id),
+    workflow_name = COALESCE(EXCLUDED.workflow_name, c.workflow_name),
+    started_at = COALESCE(EXCLUDED.started_at, c.started_at),
+    ended_at = EXCLUDED.ended_at,
+    messages = EXCLUDED.messages,
+    metadata = COALESCE(c.metadata, '{{}}'::jsonb) || EXCLUDED.metadata,
+    archive_version = EXCLUDED.archive_version,
+    archived_at = EXCLUDED.archived_at,
+    last_message_at = EXCLUDED.last_message_at
+WHERE (jsonb_array_length(EXCLUDED.messages), EXCLUDED.archive_version)
+    > (COALESCE(c.message_count, 0), COALESCE(c.archive_version, -1))
+"""
+
+
+async def write_batch(
+    connection: asyncpg.Connection, batch: ArchiveBatch, *, with_merchants: bool
+) -> None:
+    """Upsert the whole batch in one statement. A row only moves forward: more messages, or
+    as many at a newer version; a stale or repeated write changes nothing."""
+    await connection.execute(upsert_sql(with_merchants=with_merchants), *batch.columns())
+
+
+async def merchants_lookup_available(connection: asyncpg.Connection) -> bool:
+    """True once migration 005's merchants table (merchant_id -> user_id) exists."""
+    found = await connection.fetchval(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'merchants' AND column_name IN ('merchant_id', 'user_id')"
+    )
+    return bool(found == 2)
+
+
+async def link_pending_users(connection: asyncpg.Connection) -> int:
+    """Link archived conversations to users that did not exist when they were archived."""
+    status = await connection.execute(
+        "UPDATE conversations c SET user_id = c.pending_user_id, pending_user_id = NULL "
+        "WHERE c.pending_user_id IS NOT NULL AND c.user_id IS NULL "
+        "AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.pending_user_id)"
+    )
+    return int(status.split()[-1])
+
+
+async def archived_state(
+    connection: asyncpg.Connection, *, ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    """(message count, archive version) of the archived rows among ``ids``."""
+    rows = await connection.fetch(
+        "SELECT id::text AS id, COALESCE(message_count, 0) AS count, "
+        "COALESCE(archive_version, -1) AS version FROM conversations WHERE id = ANY($1::uuid[])",
+        ids,
+    )
+    return {row["id"]: (row["count"], row["version"]) for row in rows}

@@ -1,0 +1,459 @@
+"""ConversationArchiver: moves live conversations from Redis to PostgreSQL, losing nothing.
+
+One batch = claim up to ``archive_batch_size`` due conversations (a lease, see archive_queue),
+snapshot them in one MULTI, upsert them in one statement, then ack each lease only if the
+session's version is unchanged. Every step may fail or the process may die at any point: a claim
+that is never acked comes back when its lease ends, and the upsert only ever moves a row forward,
+so repeating a batch is harmless.
+
+While PostgreSQL is down the batch is retried with capped exponential backoff (one log line when
+the outage starts, one when it ends), and the Redis TTL of the claimed and soon-due conversations
+is pushed out so none expires before it is archived. Redis keys are never deleted here: the chat
+may continue from them, and the session TTL removes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from app.config import Settings
+from app.services import archive_store as store
+from app.services import metrics
+from app.services.archive_queue import (
+    ARCHIVE_DUE_KEY,
+    ARCHIVE_LEASED_KEY,
+    ack_archived,
+    at_risk_ids,
+    claim_due,
+    extend_leases,
+    extend_ttls,
+    next_due_at,
+    queued_or_leased,
+    release_claims,
+)
+from app.services.redis_keys import messages_key, session_key
+from shared.db import is_local_database
+from shared.migrations import libpq_url
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+REDIS_ERRORS = (RedisError, OSError)
+MERCHANTS_RECHECK_SECONDS = 60.0
+LINK_PENDING_EVERY_SECONDS = 60.0
+SESSION_PATTERN = "conv:{*}:session"
+
+BatchCallback = Callable[[int, int, float], None]
+
+
+class ArchiverUnavailable(RuntimeError):
+    """A bounded run (--once/--all) gave up: a store stayed unreachable. Claims were released."""
+
+
+def describe(exc: BaseException) -> str:
+    """First line of an error, never a password (drivers do not echo them; URLs are not logged)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+class Outage:
+    """Logs once when a dependency starts failing and once when it answers again."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.since: float | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning(
+                "%s unavailable (%s); archiver retrying with backoff, nothing is dropped",
+                self.name,
+                describe(exc),
+            )
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            logger.warning(
+                "%s available again after %.1f s; archiver resumed",
+                self.name,
+                time.monotonic() - self.since,
+            )
+            self.since = None
+
+
+@dataclass
+class ArchiveSummary:
+    conversations: int = 0
+    messages: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.conversations / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"archived {self.conversations} conversations ({self.messages} messages) "
+            f"in {self.batches} batches, {self.seconds:.2f} s ({rate:.0f} conversations/s)"
+        )
+
+
+class ConversationArchiver:
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis,
+        database_url: str,
+        batch_size: int = 500,
+        lease_seconds: int = 300,
+        session_ttl: int = 86400,
+        interval_seconds: int = 1800,
+        concurrency: int = 2,
+        max_backoff: float = 30.0,
+        connect_timeout: int = 10,
+    ) -> None:
+        self.redis = redis
+        self.database_url = database_url
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.session_ttl = session_ttl
+        self.interval_seconds = interval_seconds
+        self.concurrency = concurrency
+        self.max_backoff = max_backoff
+        self.connect_timeout = connect_timeout
+        self.database_outage = Outage("PostgreSQL")
+        self.redis_outage = Outage("Redis")
+        self._pool: asyncpg.Pool | None = None
+        self._pool_url = ""
+        self._merchants: bool | None = None
+        self._merchants_checked = 0.0
+        self._next_risk_sweep = 0.0
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, redis: aioredis.Redis, **overrides: Any
+    ) -> ConversationArchiver:
+        options: dict[str, Any] = {
+            "database_url": settings.identity_database_url,
+            "batch_size": settings.archive_batch_size,
+            "lease_seconds": settings.archive_lease_seconds,
+            "session_ttl": settings.redis_session_ttl,
+            "interval_seconds": settings.archive_interval_seconds,
+            "connect_timeout": settings.identity_db_connect_timeout,
+        }
+        return cls(redis=redis, **{**options, **overrides})
+
+    # PostgreSQL -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._pool is None or self._pool_url != self.database_url:
+            await self.close()
+            local = is_local_database(store_url := libpq_url(self.database_url))
+            self._pool = await asyncpg.create_pool(
+                store_url,
+                min_size=0,
+                max_size=self.concurrency + 1,
+                timeout=self.connect_timeout,
+                command_timeout=120,
+                ssl=None if local else "require",
+            )
+            self._pool_url = self.database_url
+        async with self._pool.acquire(timeout=self.connect_timeout * 2) as conn:
+            yield conn
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=5)
+            except (TimeoutError, *DATABASE_ERRORS):
+                pool.terminate()
+
+    async def check_database(self) -> None:
+        async with self.connection() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def _with_merchants(self, conn: asyncpg.Connection) -> bool:
+        now = time.monotonic()
+        if self._merchants is None or now - self._merchants_checked > MERCHANTS_RECHECK_SECONDS:
+            self._merchants = await store.merchants_lookup_available(conn)
+            self._merchants_checked = now
+        return self._merchants
+
+    async def _write(self, batch: store.ArchiveBatch) -> None:
+        async with self.connection() as conn:
+            await store.write_batch(conn, batch, with_merchants=await self._with_merchants(conn))
+
+    async def _write_with_retry(
+        self, batch: store.ArchiveBatch, *, claimed: list[str], give_up_at: float | None
+    ) -> None:
+        delay, sanitized = 0.25, False
+        while True:
+            try:
+                await self._write(batch)
+                self.database_outage.recovered()
+                return
+            except asyncpg.DataError as exc:
+                metrics.ARCHIVE_FAILURES.labels("data").inc()
+                if sanitized:
+                    logger.error("a batch's data was refused after re-encoding: %s", describe(exc))
+                    await self._write_rows_apart(batch)
+                    return
+                store.sanitize_messages(batch)
+                sanitized = True
+            except DATABASE_ERRORS as exc:
+                metrics.ARCHIVE_FAILURES.labels("database").inc()
+                self.database_outage.failed(exc)
+                self._merchants = None
+                if give_up_at is not None and time.time() + delay > give_up_at:
+                    raise ArchiverUnavailable(f"PostgreSQL unavailable: {describe(exc)}") from None
+                await self.protect(claimed)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+
+    async def _write_rows_apart(self, batch: store.ArchiveBatch) -> None:
+        """Isolate rows PostgreSQL refuses: they stay leased (retried later), the rest goes in."""
+        for index, conversation_id in enumerate(batch.ids):
+            single = store.ArchiveBatch()
+            for name in ("user_ids", "merchant_ids", "shops", "workflows", "started_at"):
+                getattr(single, name).append(getattr(batch, name)[index])
+            single.ids.append(conversation_id)
+            single.ended_at.append(batch.ended_at[index])
+            single.messages.append(batch.messages[index])
+            single.metadata.append(batch.metadata[index])
+            single.versions.append(batch.versions[index])
+            single.last_message_at.append(batch.last_message_at[index])
+            try:
+                await self._write(single)
+            except asyncpg.DataError as exc:
+                logger.error(
+                    "conversation %s refused by PostgreSQL: %s", conversation_id, describe(exc)
+                )
+                batch.refused.add(conversation_id)
+
+    # Redis safety net ---------------------------------------------------------------------
+
+    async def protect(self, claimed: list[str]) -> None:
+        """While PostgreSQL is away: keep our leases and the conversations at risk alive."""
+        now = time.time()
+        try:
+            await extend_leases(self.redis, ids=claimed, until=now + self.lease_seconds)
+            await extend_ttls(self.redis, ids=claimed, seconds=self.session_ttl)
+            if now >= self._next_risk_sweep:
+                self._next_risk_sweep = now + min(60.0, self.max_backoff)
+                horizon = now + 2 * self.max_backoff + 120
+                for key in (ARCHIVE_DUE_KEY, ARCHIVE_LEASED_KEY):
+                    offset = 0
+                    while page := await at_risk_ids(
+                        self.redis, key=key, horizon=horizon, offset=offset, count=1000
+                    ):
+                        await extend_ttls(self.redis, ids=page, seconds=self.session_ttl)
+                        offset += len(page)
+        except REDIS_ERRORS as exc:
+            self.redis_outage.failed(exc)
+
+    # Batches --------------------------------------------------------------------------------
+
+    async def archive_batch(
+        self, ids: list[str], *, give_up_at: float | None = None
+    ) -> tuple[int, int]:
+        """Archive claimed conversations; returns (conversations, messages) written."""
+        try:
+            batch = await store.read_batch(self.redis, ids=ids)
+            if batch.invalid_ids:
+                metrics.ARCHIVE_FAILURES.labels("invalid_id").inc(len(batch.invalid_ids))
+                logger.warning(
+                    "dropping %d queue entries that are not UUIDs", len(batch.invalid_ids)
+                )
+            if len(batch):
+                await self._write_with_retry(batch, claimed=ids, give_up_at=give_up_at)
+            settled = {
+                conversation_id: version
+                for conversation_id, version in batch.ack_versions.items()
+                if store.canonical_id(conversation_id) not in batch.refused
+            }
+            await ack_archived(self.redis, versions=settled)
+        except (asyncio.CancelledError, ArchiverUnavailable):
+            with suppress(*REDIS_ERRORS, TimeoutError):
+                await asyncio.wait_for(release_claims(self.redis, ids=ids, due_at=time.time()), 2)
+            raise
+        written = len(batch) - len(batch.refused)
+        messages = sum(
+            count
+            for conversation_id, count in zip(batch.ids, batch.message_counts, strict=True)
+            if conversation_id not in batch.refused
+        )
+        metrics.CONVERSATIONS_ARCHIVED.inc(written)
+        metrics.MESSAGES_ARCHIVED.inc(messages)
+        return written, messages
+
+    async def archive_due(
+        self,
+        *,
+        everything: bool = False,
+        on_batch: BatchCallback | None = None,
+        give_up_after: float | None = None,
+    ) -> ArchiveSummary:
+        """Archive every due conversation (``everything``: every queued one), then return."""
+        summary = ArchiveSummary()
+        started = time.perf_counter()
+        give_up_at = None if give_up_after is None else time.time() + give_up_after
+
+        async def drain() -> None:
+            while True:
+                now = time.time()
+                ids = await claim_due(
+                    self.redis,
+                    now=now,
+                    limit=self.batch_size,
+                    lease_seconds=self.lease_seconds,
+                    max_score=math.inf if everything else now,
+                )
+                if not ids:
+                    return
+                self.redis_outage.recovered()
+                batch_started = time.perf_counter()
+                written, messages = await self.archive_batch(ids, give_up_at=give_up_at)
+                elapsed = time.perf_counter() - batch_started
+                metrics.BATCH_SECONDS.observe(elapsed)
+                summary.conversations += written
+                summary.messages += messages
+                summary.batches += 1
+                if on_batch is not None:
+                    on_batch(written, messages, elapsed)
+
+        tasks = [asyncio.create_task(drain()) for _ in range(self.concurrency)]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # Sweeps ---------------------------------------------------------------------------------
+
+    async def link_pending_users(self) -> int:
+        async with self.connection() as conn:
+            return await store.link_pending_users(conn)
+
+    async def reconcile(self) -> int:
+        """Rare safety sweep (SCAN): queue live conversations that are newer than their archive
+        but missing from both sets (e.g. a session write whose ZADD never ran)."""
+        queued, chunk = 0, []
+        async for key in self.redis.scan_iter(match=SESSION_PATTERN, count=1000):
+            chunk.append(key[len("conv:{") : -len("}:session")])
+            if len(chunk) >= 500:
+                queued += await self._reconcile_chunk(chunk)
+                chunk = []
+        if chunk:
+            queued += await self._reconcile_chunk(chunk)
+        if queued:
+            logger.warning("reconciliation queued %d conversations missing from the index", queued)
+        return queued
+
+    async def _reconcile_chunk(self, ids: list[str]) -> int:
+        known = await queued_or_leased(self.redis, ids=ids)
+        candidates = [i for i in ids if i not in known and store.canonical_id(i) is not None]
+        if not candidates:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for conversation_id in candidates:
+            pipe.hget(session_key(conversation_id), "version")
+            pipe.llen(messages_key(conversation_id))
+        replies = await pipe.execute()
+        async with self.connection() as conn:
+            archived = await store.archived_state(conn, ids=candidates)
+        stale: dict[str | bytes, bytes | float | int | str] = {}
+        for index, conversation_id in enumerate(candidates):
+            version, count = int(replies[2 * index] or 0), int(replies[2 * index + 1])
+            if count and (count, version) > archived.get(conversation_id, (0, -1)):
+                stale[conversation_id] = time.time()
+        if stale:
+            await self.redis.zadd(ARCHIVE_DUE_KEY, stale, nx=True)
+        return len(stale)
+
+    # The loop ---------------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        """Archive due work as it comes due; poll about once a second, sweep every interval."""
+        next_reconcile = time.time() + min(self.interval_seconds, 300)
+        next_link = 0.0
+        delay = 1.0
+        while True:
+            try:
+                await self.archive_due()
+                now = time.time()
+                await metrics.refresh_oldest_due_age(self.redis)
+                if now >= next_link:
+                    next_link = now + LINK_PENDING_EVERY_SECONDS
+                    await self._sweep(self.link_pending_users)
+                if now >= next_reconcile:
+                    next_reconcile = now + self.interval_seconds
+                    await self._sweep(self.reconcile)
+                upcoming = await next_due_at(self.redis)
+                self.redis_outage.recovered()
+                wait = 1.0 if upcoming is None else upcoming - time.time()
+                delay = 1.0
+                await asyncio.sleep(min(max(wait, 0.05), 1.0, float(self.interval_seconds)))
+            except REDIS_ERRORS as exc:
+                metrics.ARCHIVE_FAILURES.labels("redis").inc()
+                self.redis_outage.failed(exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+            except Exception:
+                # The loop must outlive a bug in one pass; the claims of that pass come back
+                # when their leases end.
+                metrics.ARCHIVE_FAILURES.labels("unexpected").inc()
+                logger.exception("archive pass failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+
+    async def _sweep(self, sweep: Callable[[], Any]) -> None:
+        try:
+            await sweep()
+            self.database_outage.recovered()
+        except DATABASE_ERRORS as exc:
+            self.database_outage.failed(exc)
+
+
+@dataclass
+class BackgroundArchiver:
+    archiver: ConversationArchiver
+    task: asyncio.Task[None]
+
+
+def start_background_archiver(*, redis: aioredis.Redis, settings: Settings) -> BackgroundArchiver:
+    """Start the archive loop as a task of the running event loop (the agents lifespan)."""
+    archiver = ConversationArchiver.from_settings(settings, redis=redis, concurrency=1)
+    task = asyncio.create_task(archiver.run_forever(), name="conversation-archiver")
+    logger.info("conversation archiver started")
+    return BackgroundArchiver(archiver=archiver, task=task)
+
+
+async def stop_background_archiver(handle: BackgroundArchiver, *, timeout: float = 10.0) -> None:
+    """Cancel the loop (in-flight claims go back to the queue) and close its connections."""
+    handle.task.cancel()
+    try:
+        await asyncio.wait_for(asyncio.shield(handle.task), timeout)
+    except asyncio.CancelledError:
+        pass
+    except TimeoutError:
+        logger.error("conversation archiver did not stop within %.0f s", timeout)
+    await handle.archiver.close()
+    logger.info("conversation archiver stopped")

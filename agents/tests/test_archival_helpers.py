@@ -1,0 +1,156 @@
+"""Helpers for the archival tests: seeding through the session manager, a cuttable TCP proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlalchemy import Engine, text
+
+from app.services.conversation_archival import ConversationArchiver
+from app.services.session_manager import SessionManager
+
+AGENTS_DIR = Path(__file__).resolve().parents[1]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def sessions(redis: aioredis.Redis, *, ttl: int = 3600, idle: int = 60) -> SessionManager:
+    return SessionManager(redis, ttl_seconds=ttl, idle_seconds=idle)
+
+
+async def seed(
+    manager: SessionManager,
+    *,
+    conversation_id: str | None = None,
+    messages: int = 3,
+    user_id: str | None = None,
+    merchant_id: str | None = None,
+    shop: str | None = None,
+    end: bool = False,
+) -> str:
+    """A live conversation written by the session manager's own code; its id."""
+    conversation_id = conversation_id or new_id()
+    await manager.create_session(
+        conversation_id=conversation_id,
+        workflow="shopify_onboarding",
+        user_id=user_id,
+        merchant_id=merchant_id,
+        shop=shop,
+    )
+    for index in range(messages):
+        await manager.append_message(
+            conversation_id=conversation_id,
+            user_id=user_id,
+            sender="user" if index % 2 == 0 else "cj",
+            content=f"message {index}",
+        )
+    if end:
+        await manager.end_conversation(conversation_id=conversation_id, user_id=user_id)
+    return conversation_id
+
+
+async def seed_many(manager: SessionManager, count: int, *, messages: int = 3) -> list[str]:
+    ids: list[str] = []
+    for start in range(0, count, 100):
+        ids += await asyncio.gather(
+            *(seed(manager, messages=messages) for _ in range(min(100, count - start)))
+        )
+    return ids
+
+
+def make_archiver(redis: aioredis.Redis, database_url: str, **options: Any) -> ConversationArchiver:
+    defaults: dict[str, Any] = {"batch_size": 50, "lease_seconds": 60, "max_backoff": 0.5}
+    return ConversationArchiver(redis=redis, database_url=database_url, **{**defaults, **options})
+
+
+def archived(engine: Engine, conversation_id: str) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = (
+            connection.execute(
+                text("SELECT * FROM conversations WHERE id = CAST(:id AS uuid)"),
+                {"id": conversation_id},
+            )
+            .mappings()
+            .first()
+        )
+    return dict(row) if row else None
+
+
+def contents(row: dict[str, Any]) -> list[str]:
+    return [message["content"] for message in row["messages"]]
+
+
+def run_worker(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[str]:
+    """``python -m app.workers.archiver ARGS`` from agents/, with this run's stores."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.workers.archiver", *args],
+        cwd=AGENTS_DIR,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def summary_of(output: str) -> dict[str, Any]:
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+class TcpProxy:
+    """Forwards a local port to PostgreSQL; ``cut()`` drops every connection and refuses new ones
+    (PostgreSQL "stopped"), ``restore()`` listens again on the same port."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def restore(self) -> None:
+        await self.start()
+
+    def url(self, database_url: str) -> str:
+        prefix, _, rest = database_url.partition("@")
+        database = rest.split("/", 1)[1]
+        return f"{prefix}@127.0.0.1:{self.port}/{database}"
