@@ -9,11 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, text
-
-from app.services import archive_store
-from app.services.archive_queue import ARCHIVE_LEASED_KEY, claim_due
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key
-from shared.ids import user_id_for_shop
 from tests.test_archival_helpers import (
     archived,
     contents,
@@ -21,6 +16,11 @@ from tests.test_archival_helpers import (
     seed,
     sessions,
 )
+
+from app.services import archive_store
+from app.services.archive_queue import ARCHIVE_LEASED_KEY, ack_archived, claim_due
+from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key
+from shared.ids import user_id_for_shop
 
 
 @pytest.fixture
@@ -63,7 +63,10 @@ async def test_archive_continue_archive_keeps_every_message_in_order(archiver, a
     assert (first.conversations, second.conversations) == (1, 1)
     assert contents(row) == [f"message {i}" for i in range(6)]
     assert row["workflow_name"] == "shopify_onboarding"
-    assert row["archive_version"] == (await manager.get_session(conversation_id=conversation_id)).version
+    assert (
+        row["archive_version"]
+        == (await manager.get_session(conversation_id=conversation_id)).version
+    )
     with db_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM conversations")).scalar() == 1
     assert await aredis.zcard(ARCHIVE_DUE_KEY) == 0
@@ -107,7 +110,6 @@ async def test_a_write_during_archival_keeps_the_conversation_queued(archiver, a
     await manager.append_message(
         conversation_id=conversation_id, user_id=None, sender="user", content="late"
     )
-    from app.services.archive_queue import ack_archived
 
     assert await ack_archived(aredis, versions=batch.ack_versions) == 0
     assert await aredis.zscore(ARCHIVE_DUE_KEY, conversation_id) is not None

@@ -91,7 +91,9 @@ def contents(row: dict[str, Any]) -> list[str]:
     return [message["content"] for message in row["messages"]]
 
 
-def run_worker(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[str]:
+def run_worker(
+    *args: str, env: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[str]:
     """``python -m app.workers.archiver ARGS`` from agents/, with this run's stores."""
     return subprocess.Popen(
         [sys.executable, "-m", "app.workers.archiver", *args],

@@ -1,0 +1,190 @@
+"""The archiver when things fail: PostgreSQL down, several processes, a worker killed mid-run,
+stores unreachable at start, and the loop inside the app (starts and stops with it; /metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import Engine, text
+from tests.test_archival_helpers import (
+    TcpProxy,
+    archived,
+    contents,
+    make_archiver,
+    run_worker,
+    seed,
+    seed_many,
+    sessions,
+    summary_of,
+)
+
+from app.config import get_settings
+from app.main import create_app
+from app.services.archive_queue import ARCHIVE_LEASED_KEY
+from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+
+
+@pytest.fixture
+async def aredis(redis_url: str, redis_client: object) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def archived_rows(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id::text, jsonb_array_length(messages) FROM conversations")
+        )
+        return {row[0]: row[1] for row in rows}
+
+
+async def test_postgresql_down_then_back_loses_nothing_and_extends_ttls(
+    aredis, database_url, clean_database, caplog
+):  # type: ignore[no-untyped-def]
+    target = urlsplit(database_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    manager = sessions(aredis, ttl=60)
+    ids = [await seed(manager, messages=2, end=True) for _ in range(30)]
+    for conversation_id in ids:  # about to expire
+        await aredis.expire(session_key(conversation_id), 3)
+        await aredis.expire(messages_key(conversation_id), 3)
+    archiver = make_archiver(aredis, proxy.url(database_url), batch_size=10, session_ttl=60)
+    await archiver.check_database()
+    await proxy.cut()
+
+    caplog.set_level(logging.WARNING, logger="app.services.conversation_archival")
+    run = asyncio.create_task(archiver.archive_due())
+    await asyncio.sleep(4)  # past the keys' original TTL
+    assert not run.done()
+    for conversation_id in ids:
+        assert await aredis.ttl(messages_key(conversation_id)) > 30
+        assert await aredis.exists(session_key(conversation_id))
+    await proxy.restore()
+    summary = await asyncio.wait_for(run, 30)
+    await archiver.close()
+    await proxy.cut()
+
+    assert summary.conversations == 30
+    assert archived_rows(clean_database) == dict.fromkeys(ids, 2)
+    outage_lines = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    recovery_lines = [r for r in caplog.records if "available again" in r.getMessage()]
+    assert (len(outage_lines), len(recovery_lines)) == (1, 1)
+
+
+async def test_two_archiver_processes_archive_each_conversation_exactly_once(
+    aredis, clean_database
+):  # type: ignore[no-untyped-def]
+    ids = await seed_many(sessions(aredis), 2000, messages=3)
+    args = ("--all", "--json", "--batch-size", "100")
+    workers = [run_worker(*args), run_worker(*args)]
+    outputs = [worker.communicate(timeout=120) for worker in workers]
+
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    counts = [summary_of(out)["conversations"] for out, _ in outputs]
+    assert sum(counts) == 2000
+    assert all(count > 0 for count in counts)  # both took part
+    assert archived_rows(clean_database) == dict.fromkeys(ids, 3)
+    assert await aredis.zcard(ARCHIVE_DUE_KEY) + await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+
+
+@pytest.mark.slow
+async def test_a_worker_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
+    aredis, clean_database
+):  # type: ignore[no-untyped-def]
+    manager = sessions(aredis)
+    ids = await seed_many(manager, 1500, messages=4)
+    lease = {"ARCHIVE_LEASE_SECONDS": "10"}
+    worker = run_worker("--all", "--batch-size", "50", env=lease)
+    assert worker.stdout is not None
+    worker.stdout.readline()  # the first batch is done, others are in flight
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert len(archived_rows(clean_database)) < 1500
+    for conversation_id in ids[:5]:  # the chat goes on meanwhile
+        await manager.append_message(
+            conversation_id=conversation_id, user_id=None, sender="user", content="after kill"
+        )
+
+    await asyncio.sleep(10.5)  # the dead worker's leases end
+    again = run_worker("--all", "--json", env=lease)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+
+    rows = archived_rows(clean_database)
+    assert rows == {i: (5 if i in ids[:5] else 4) for i in ids}
+    assert contents(archived(clean_database, ids[0]))[-1] == "after kill"
+    assert await aredis.zcard(ARCHIVE_DUE_KEY) + await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+
+
+def test_worker_exits_nonzero_with_a_clear_message_when_a_store_is_unreachable():
+    no_db = run_worker("--once", env={"IDENTITY_DATABASE_URL": "postgresql://x:y@127.0.0.1:9/none"})
+    _, err = no_db.communicate(timeout=60)
+    assert no_db.returncode == 3
+    assert "PostgreSQL unreachable at 127.0.0.1:9/none" in err
+    assert "y@" not in err  # no password
+    no_redis = run_worker("--all", env={"REDIS_URL": "redis://127.0.0.1:9/0"})
+    _, err = no_redis.communicate(timeout=60)
+    assert no_redis.returncode == 2
+    assert "Redis unreachable at 127.0.0.1:9/0" in err
+
+
+def test_worker_once_prints_a_one_line_summary(clean_database):  # type: ignore[no-untyped-def]
+    worker = run_worker("--once")
+    out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert out.strip().splitlines()[-1].startswith("archived 0 conversations")
+
+
+async def test_background_loop_starts_and_stops_with_the_app(aredis, clean_database, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ARCHIVER_ENABLED", "true")
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+        ended = await seed(sessions(aredis), messages=2, end=True)
+        async with app.router.lifespan_context(app):
+            task = app.state.archiver.task
+            deadline = time.monotonic() + 10
+            while archived(clean_database, ended) is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert contents(archived(clean_database, ended)) == ["message 0", "message 1"]
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                await aredis.zadd(ARCHIVE_DUE_KEY, {"overdue": time.time() + 3600})
+                response = await client.get("/metrics")
+        assert task.done()
+    finally:
+        get_settings.cache_clear()
+    assert response.status_code == 200
+    body = response.text
+    for name in (
+        "hirecj_conversations_archived_total",
+        "hirecj_archive_failures_total",
+        "hirecj_archive_batch_seconds_bucket",
+        "hirecj_archive_oldest_due_age_seconds",
+    ):
+        assert name in body
+
+
+async def test_metrics_report_the_age_of_the_oldest_due_conversation(aredis):  # type: ignore[no-untyped-def]
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        await aredis.zadd(ARCHIVE_DUE_KEY, {"a": time.time() - 120, "b": time.time() + 5})
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/metrics")
+    line = next(
+        row
+        for row in response.text.splitlines()
+        if row.startswith("hirecj_archive_oldest_due_age_seconds ")
+    )
+    assert 119 <= float(line.split()[1]) < 200
