@@ -18,8 +18,10 @@ merchant_id, shop, workflow, started_at, ended_at, last_activity (ISO 8601 UTC),
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -38,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_ACTIVE = "active"
 STATUS_ENDED = "ended"
-MAX_WATCH_RETRIES = 20
+MAX_WATCH_RETRIES = 50
 
 T = TypeVar("T")
 
@@ -304,7 +306,7 @@ class SessionManager:
         """
         skey = session_key(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_WATCH_RETRIES):
+            for attempt in range(MAX_WATCH_RETRIES):
                 try:
                     await pipe.watch(skey)
                     current = await pipe.hgetall(skey)
@@ -313,6 +315,7 @@ class SessionManager:
                     self._bookkeeping(pipe, conversation_id, due_now=due_now)
                     replies = await pipe.execute()
                 except WatchError:
+                    await _back_off(attempt)
                     continue
                 return _with_version(result, replies)
         logger.warning(
@@ -329,6 +332,11 @@ class SessionManager:
         pipe.expire(mkey, self._ttl)
         due_at = now if due_now else now + self._idle
         schedule_archival(pipe, conversation_id=conversation_id, due_at=due_at)
+
+
+async def _back_off(attempt: int) -> None:
+    """A short random pause so writers that collided on one conversation spread out."""
+    await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
 
 
 def _hash(fields: dict[str, str]) -> dict[str | bytes, bytes | float | int | str]:
