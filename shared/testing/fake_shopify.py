@@ -145,7 +145,10 @@ class FakeShopify:
             self.state.shop_json_mode = mode
 
     def reset(self) -> None:
+        """Forget every code, token, request and failure mode (between tests)."""
         with self.state.lock:
+            self.state.codes.clear()
+            self.state.tokens.clear()
             self.state.token_requests.clear()
             self.state.shop_requests.clear()
             self.state.token_mode, self.state.token_mode_times = "ok", 0
