@@ -92,7 +92,10 @@ def new_visit(
     contexts: list[BrowserContext] = []
 
     def open_context() -> BrowserContext:
-        context = browser.new_context(viewport=DESKTOP, base_url=stack.frontend_url)
+        # Reduced motion: the chat scrolls instantly, so a screenshot never catches it mid-way.
+        context = browser.new_context(
+            viewport=DESKTOP, base_url=stack.frontend_url, reduced_motion="reduce"
+        )
         context.set_default_timeout(15_000)
         context.on("request", lambda request: browser_record.requested_urls.append(request.url))
         contexts.append(context)

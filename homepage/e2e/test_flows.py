@@ -57,14 +57,18 @@ def chat_bubbles(page: Page) -> list[tuple[str, str]]:
     return [(sender, text) for sender, text in rows]
 
 
-def check_layout_and_capture(page: Page, shots: Path, name: str) -> None:
-    """At 1280×800 and 390×844: nothing overflows sideways, and a screenshot for a person."""
+def check_layout_and_capture(page: Page, shots: Path, name: str, *, fits: bool = False) -> None:
+    """At 1280×800 and 390×844: nothing overflows sideways (and, for the chat, which is
+    built to fill the window, nothing downwards either), and a screenshot for a person."""
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
-        widths = page.evaluate(
-            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        size = page.evaluate(
+            "() => { const root = document.documentElement;"
+            " return [root.scrollWidth, innerWidth, root.scrollHeight, innerHeight] }"
         )
-        assert widths[0] <= widths[1], f"{name} overflows at {viewport['width']}px: {widths}"
+        assert size[0] <= size[1], f"{name} overflows sideways at {viewport['width']}px: {size}"
+        if fits:
+            assert size[2] <= size[3], f"{name} scrolls at {viewport['width']}px: {size}"
         page.screenshot(path=shots / f"{name}-{viewport['width']}.png", full_page=True)
     page.set_viewport_size(DESKTOP)
 
@@ -126,7 +130,7 @@ def test_new_user_chats_then_connects_shopify(
     expect(page.get_by_test_id("history-button")).to_have_count(0)
     for turn, text in enumerate(FIRST_MESSAGES, start=1):
         send(page, text, cj_count=1 + turn)
-    check_layout_and_capture(page, screenshots_dir, "1-new-user-chat")
+    check_layout_and_capture(page, screenshots_dir, "1-new-user-chat", fits=True)
 
     # A shop typed the way a merchant might, normalised by the page.
     token = connect_shopify(page, stack, f"  {SHOP_NAME.upper()}  ")
@@ -138,7 +142,7 @@ def test_new_user_chats_then_connects_shopify(
     assert len(said) == 6, said
     expect(page.get_by_test_id("history-button")).to_be_visible()
     journey.said = said
-    check_layout_and_capture(page, screenshots_dir, "1-new-user-connected")
+    check_layout_and_capture(page, screenshots_dir, "1-new-user-connected", fits=True)
 
 
 def test_ended_conversation_is_archived_and_readable(
@@ -196,14 +200,14 @@ def test_returning_user_is_welcomed_back(
     check_signed_in_storage(page, token, browser_record)
     expect(page.get_by_test_id("message-cj").last).to_contain_text("Welcome back")
     expect(page.get_by_test_id("message-cj").last).to_contain_text(SHOP_NAME)
-    check_layout_and_capture(page, screenshots_dir, "2-returning-user-connected")
+    check_layout_and_capture(page, screenshots_dir, "2-returning-user-connected", fits=True)
 
     # A fresh conversation for a user with an archived one opens with the contract's greeting.
     page.get_by_test_id("new-conversation").click()
     greeting = page.get_by_test_id("message-cj")
     expect(greeting).to_have_count(1)
     expect(greeting.locator(".bubble__text")).to_have_text(re.compile(r"^Welcome back"))
-    check_layout_and_capture(page, screenshots_dir, "2-returning-user-new-conversation")
+    check_layout_and_capture(page, screenshots_dir, "2-returning-user-new-conversation", fits=True)
 
 
 def test_no_token_in_urls_logs_or_user_id_storage(

@@ -58,6 +58,26 @@ export function SlackChat({
     if (list) list.scrollTop = list.scrollHeight
   }, [chat.messages, chat.waiting, chat.error, chat.notice, ended])
 
+  // A list that gets shorter (a phone turned sideways, a resized window) keeps its scroll
+  // offset and hides the newest messages; stay at the bottom unless the reader scrolled up.
+  useEffect(() => {
+    const list = listRef.current
+    if (!list || typeof ResizeObserver === 'undefined') return
+    let pinned = true
+    const onScroll = () => {
+      pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 48
+    }
+    const observer = new ResizeObserver(() => {
+      if (pinned) list.scrollTop = list.scrollHeight
+    })
+    list.addEventListener('scroll', onScroll, { passive: true })
+    observer.observe(list)
+    return () => {
+      list.removeEventListener('scroll', onScroll)
+      observer.disconnect()
+    }
+  }, [])
+
   return (
     <section className="chat" aria-label="Chat with CJ">
       <header className="chat__header">
