@@ -14,12 +14,19 @@ from app.exception_handlers import register_exception_handlers
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.shopify_client import ShopifyClient
 from shared.crypto import token_cipher
+from shared.logging_setup import RequestContextMiddleware, configure_logging
 from shared.redis_client import create_async_redis
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    configure_logging(
+        service="auth",
+        level=settings.log_level,
+        fmt=settings.log_format,
+        environment=settings.environment,
+    )
     # Fail at start-up, not at the first install, when the encryption key is not a Fernet key.
     token_cipher(settings)
     get_engine()
@@ -46,6 +53,7 @@ def create_app() -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
     )
+    app.add_middleware(RequestContextMiddleware)
     register_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(shopify_oauth.router)
