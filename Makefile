@@ -18,7 +18,7 @@ NPM_STAMP := homepage/node_modules/.installed
         test-agents test-homepage test-e2e test-procfile build-homepage bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 install: $(PY_STAMP) $(NPM_STAMP) ## create .venv, install Python packages (shared editable) and npm packages
 
@@ -69,7 +69,11 @@ build-homepage: install ## production build of the homepage (homepage/dist)
 test-homepage: install ## typecheck, build and unit-test the homepage
 	cd homepage && npm run build && npm test
 
-test: install services lint test-python test-homepage ## lint and every test suite (what CI runs)
+test-e2e: install services build-homepage ## browser tests: every service as a process, Debian's Chromium
+	bash scripts/ensure_chromium.sh
+	cd homepage/e2e && $(PY) -m pytest -q
+
+test: install services lint test-python test-homepage test-e2e ## lint and every test suite (what CI runs)
 
 clean: ## remove build output (keeps .venv, node_modules and the database)
 	rm -rf homepage/dist .pytest_cache .mypy_cache .ruff_cache

@@ -8,13 +8,19 @@ service process inherits that environment.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from e2e_harness import E2E_DIR, Stack, build_homepage, start_stack
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from e2e_harness import E2E_DIR, Stack, build_homepage, log_tail, start_stack
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 
 pytest_plugins = ["shared.testing.plugin"]
 
@@ -28,8 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 SCREENSHOTS = E2E_DIR / "screenshots"
 
 
@@ -39,6 +45,19 @@ class BrowserRecord:
 
     requested_urls: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed flow's report ends with the tail of every service's log."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(running, Stack):
+        for log in running.log_files():
+            report.sections.append((f"log tail: {log.name}", log_tail(log)))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -177,37 +177,62 @@ def start_stack(*, log_dir: Path, base_env: Mapping[str, str]) -> Stack:
         port = ports[name]
         return ServiceProcess(
             name=name,
-            command=[str(PYTHON), "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                     "--port", str(port)],
+            command=[
+                str(PYTHON),
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=REPO_DIR / name,
             env=env,
             log_path=log_dir / f"{name}.log",
             health_url=f"http://127.0.0.1:{port}/health",
-        )  # fmt: skip
+        )
 
     stack.services = [
         ServiceProcess(
             name="fake-shopify",
-            command=[str(PYTHON), "-m", "shared.testing.fake_shopify", "--port",
-                     str(ports["shopify"]), "--client-id", client_id, "--client-secret",
-                     client_secret],
+            command=[
+                str(PYTHON),
+                "-m",
+                "shared.testing.fake_shopify",
+                "--port",
+                str(ports["shopify"]),
+                "--client-id",
+                client_id,
+                "--client-secret",
+                client_secret,
+            ],
             cwd=REPO_DIR,
             env=env,
             log_path=log_dir / "fake-shopify.log",
             # The fake has no /health; its request recorder answers 200 once it listens.
             health_url=f"{shopify_url}/_fake/token-requests",
-        ),  # fmt: skip
+        ),
         uvicorn("auth"),
         uvicorn("agents"),
         ServiceProcess(
             name="homepage",
-            command=["npx", "--no-install", "vite", "preview", "--host", "127.0.0.1", "--port",
-                     str(ports["homepage"]), "--strictPort"],
+            command=[
+                "npx",
+                "--no-install",
+                "vite",
+                "preview",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports["homepage"]),
+                "--strictPort",
+            ],
             cwd=HOMEPAGE_DIR,
             env={**env, "AGENTS_URL": stack.agents_url, "AUTH_URL": stack.auth_url},
             log_path=log_dir / "homepage.log",
             health_url=f"{frontend_url}/chat",
-        ),  # fmt: skip
+        ),
     ]
     try:
         # Start them all first, then wait: the Python services boot in parallel.

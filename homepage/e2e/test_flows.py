@@ -109,7 +109,8 @@ def check_signed_in_storage(page: Page, fragment_token: str, record: BrowserReco
     claims = verify_token(stored_token, secrets=[os.environ["IDENTITY_TOKEN_SECRET"]])
     assert (claims.user_id, claims.shop) == (USER_ID, SHOP)
     record.tokens.append(stored_token)
-    assert urlsplit(page.url).query == "" and urlsplit(page.url).fragment == ""
+    assert urlsplit(page.url).query == ""
+    assert urlsplit(page.url).fragment == ""
 
 
 def test_new_user_chats_then_connects_shopify(
@@ -221,7 +222,8 @@ def test_no_token_in_urls_logs_or_user_id_storage(
         signature = token.rsplit(".", 1)[-1]
         for url in browser_record.requested_urls:
             parts = urlsplit(url)
-            assert token not in parts.query and signature not in parts.query, url
+            assert token not in parts.query, url
+            assert signature not in parts.query, url
             assert signature not in parts.path, url
         for log in stack.log_files():
             text = log.read_text(errors="replace")
