@@ -11,12 +11,10 @@ import time
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
-    CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
 )
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,5 +56,6 @@ class HttpMetricsMiddleware:
             LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
 
 
-def metrics_response(_: Request | None = None, registry: CollectorRegistry = REGISTRY) -> Response:
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+def metrics_response() -> Response:
+    """Prometheus text of the process's default registry."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

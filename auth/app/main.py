@@ -14,6 +14,7 @@ from app.exception_handlers import register_exception_handlers
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.shopify_client import ShopifyClient
 from shared.crypto import token_cipher
+from shared.http_metrics import HttpMetricsMiddleware, metrics_response
 from shared.logging_setup import RequestContextMiddleware, configure_logging
 from shared.redis_client import create_async_redis
 
@@ -53,10 +54,12 @@ def create_app() -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
     )
+    app.add_middleware(HttpMetricsMiddleware, service="auth")
     app.add_middleware(RequestContextMiddleware)
     register_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(shopify_oauth.router)
+    app.add_api_route("/metrics", metrics_response, methods=["GET"], include_in_schema=False)
     return app
 
 
