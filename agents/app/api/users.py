@@ -135,6 +135,21 @@ async def delete_conversation(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.api_route(
+    "/{user_id}/conversations/{conversation_id}",
+    methods=["POST", "PUT", "PATCH", "OPTIONS"],
+    include_in_schema=False,
+)
+async def conversation_method_not_allowed() -> Response:
+    # Starlette's own 405 names only the first route matching the path (GET), but a 405 must list
+    # every method the resource supports.
+    return JSONResponse(
+        {"detail": "Method Not Allowed"},
+        status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+        headers={"Allow": "GET, DELETE"},
+    )
+
+
 @router.get(
     "/{user_id}/profile",
     response_model=UserProfile,
