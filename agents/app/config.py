@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     # History retention; unset keeps conversations forever.
     conversation_retention_days: int | None = Field(default=None, ge=1)
 
+    # The guide's key metrics (gauges on /metrics) are recomputed this often, never per scrape.
+    usage_stats_interval_seconds: int = Field(default=300, ge=10)
+
     # The homepage's production build, served by this app when present.
     homepage_dist_dir: Path = REPO_DIR / "homepage" / "dist"
 
