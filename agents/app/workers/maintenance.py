@@ -1,0 +1,191 @@
+"""The design guide's database maintenance, as a command (run it weekly, e.g. Heroku Scheduler).
+
+    cd agents && python -m app.workers.maintenance            # every task
+    python -m app.workers.maintenance --orphans --analyze      # only these
+
+Tasks:
+  --orphans         delete conversations with no user (user_id NULL) created over 7 days ago
+  --retention       delete conversations older than CONVERSATION_RETENTION_DAYS (unset: skipped)
+  --archive-events  move events older than 90 days into events_archive
+  --analyze         ANALYZE users, conversations, events and events_archive
+
+Deletes and moves run in batches, each its own transaction, so no lock is held for long and an
+interrupted run keeps what it finished. Prints a one-line summary; exits 1 with a clear message
+when PostgreSQL cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import get_settings
+from app.services.identity_db import dispose_engine, get_engine
+from shared.logging_setup import configure_logging
+
+ORPHAN_AGE_DAYS = 7
+EVENT_ARCHIVE_AGE_DAYS = 90
+ANALYZED_TABLES = ("users", "conversations", "events", "events_archive")
+EXIT_DATABASE = 1
+
+_DELETE_ORPHANS = text(
+    "DELETE FROM conversations WHERE id IN ("
+    " SELECT id FROM conversations WHERE user_id IS NULL"
+    " AND created_at < now() - make_interval(days => :days) LIMIT :batch)"
+)
+# Age is the conversation's end, else its start, else when the row was written.
+_DELETE_EXPIRED = text(
+    "DELETE FROM conversations WHERE id IN ("
+    " SELECT id FROM conversations"
+    " WHERE COALESCE(ended_at, started_at, created_at) < now() - make_interval(days => :days)"
+    " LIMIT :batch)"
+)
+_MOVE_EVENTS = text(
+    """
+    WITH moved AS (
+        DELETE FROM events WHERE id IN (
+            SELECT id FROM events WHERE created_at < now() - make_interval(days => :days)
+            ORDER BY created_at LIMIT :batch
+        )
+        RETURNING id, user_id, event_type, event_data, created_at
+    )
+    INSERT INTO events_archive (id, user_id, event_type, event_data, created_at)
+    SELECT id, user_id, event_type, event_data, created_at FROM moved
+    ON CONFLICT (id) DO NOTHING
+    """
+)
+
+
+@dataclass
+class MaintenanceSummary:
+    orphans_deleted: int | None = None
+    retention_deleted: int | None = None
+    retention_days: int | None = None
+    events_archived: int | None = None
+    analyzed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        parts = []
+        if self.orphans_deleted is not None:
+            parts.append(f"{self.orphans_deleted} orphaned conversations deleted")
+        if self.retention_deleted is not None:
+            parts.append(
+                f"{self.retention_deleted} conversations past {self.retention_days} days deleted"
+            )
+        elif self.retention_days is None and self.orphans_deleted is not None:
+            parts.append("retention off")
+        if self.events_archived is not None:
+            parts.append(f"{self.events_archived} events archived")
+        if self.analyzed:
+            parts.append(f"analyzed {', '.join(self.analyzed)}")
+        return f"maintenance: {'; '.join(parts) or 'nothing to do'} in {self.seconds:.2f}s"
+
+
+def _repeat(engine: Engine, statement: object, params: dict[str, int]) -> int:
+    """Run a batched statement until a batch comes back short; the total rows affected."""
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            count = connection.execute(statement, params).rowcount  # type: ignore[call-overload]
+        total += count
+        if count < params["batch"]:
+            return total
+
+
+def delete_orphaned_conversations(*, engine: Engine, batch_size: int) -> int:
+    return _repeat(engine, _DELETE_ORPHANS, {"days": ORPHAN_AGE_DAYS, "batch": batch_size})
+
+
+def delete_expired_conversations(*, engine: Engine, days: int, batch_size: int) -> int:
+    return _repeat(engine, _DELETE_EXPIRED, {"days": days, "batch": batch_size})
+
+
+def archive_old_events(*, engine: Engine, batch_size: int) -> int:
+    return _repeat(engine, _MOVE_EVENTS, {"days": EVENT_ARCHIVE_AGE_DAYS, "batch": batch_size})
+
+
+def analyze_tables(*, engine: Engine) -> list[str]:
+    with engine.begin() as connection:
+        for table in ANALYZED_TABLES:
+            connection.execute(text(f"ANALYZE {table}"))
+    return list(ANALYZED_TABLES)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m app.workers.maintenance",
+        description="Database maintenance; with no task flag, every task runs.",
+    )
+    parser.add_argument("--orphans", action="store_true", help="delete orphaned conversations")
+    parser.add_argument(
+        "--retention", action="store_true", help="enforce CONVERSATION_RETENTION_DAYS"
+    )
+    parser.add_argument(
+        "--archive-events", action="store_true", help="move old events to events_archive"
+    )
+    parser.add_argument("--analyze", action="store_true", help="ANALYZE the identity tables")
+    parser.add_argument("--batch-size", type=int, default=5000, help="rows per transaction")
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if not (args.orphans or args.retention or args.archive_events or args.analyze):
+        args.orphans = args.retention = args.archive_events = args.analyze = True
+    return args
+
+
+def run(
+    args: argparse.Namespace, *, engine: Engine, retention_days: int | None
+) -> MaintenanceSummary:
+    started = time.monotonic()
+    summary = MaintenanceSummary(retention_days=retention_days)
+    if args.orphans:
+        summary.orphans_deleted = delete_orphaned_conversations(
+            engine=engine, batch_size=args.batch_size
+        )
+    if args.retention and retention_days is not None:
+        summary.retention_deleted = delete_expired_conversations(
+            engine=engine, days=retention_days, batch_size=args.batch_size
+        )
+    if args.archive_events:
+        summary.events_archived = archive_old_events(engine=engine, batch_size=args.batch_size)
+    if args.analyze:
+        summary.analyzed = analyze_tables(engine=engine)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = get_settings()
+    configure_logging(
+        service="maintenance",
+        level=settings.log_level,
+        fmt=settings.log_format,
+        environment=settings.environment,
+    )
+    engine = get_engine()
+    try:
+        summary = run(args, engine=engine, retention_days=settings.conversation_retention_days)
+    except SQLAlchemyError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        print(
+            f"maintenance failed: identity database error at {where}: "
+            f"{reason[0] if reason else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return EXIT_DATABASE
+    finally:
+        dispose_engine()
+    print(summary.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
