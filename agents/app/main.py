@@ -15,7 +15,7 @@ from app.services.conversation_archival import (
     stop_background_archiver,
 )
 from app.services.identity_db import dispose_engine, get_engine
-from app.services.identity_db_async import create_async_identity_engine
+from app.services.identity_db_async import create_history_pool
 from shared.redis_client import create_async_redis
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
-    app.state.history_engine = create_async_identity_engine(settings)
+    app.state.history_pool = await create_history_pool(settings)
     app.state.archiver = (
         start_background_archiver(redis=app.state.redis, settings=settings)
         if settings.archiver_enabled
@@ -37,7 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if app.state.archiver is not None:
             await stop_background_archiver(app.state.archiver)
-        await app.state.history_engine.dispose()
+        await app.state.history_pool.close()
         await app.state.redis.aclose()
         dispose_engine()
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.config import Settings, get_settings
+from app.config import get_settings
 from shared.settings import token_secrets
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
 
@@ -31,13 +31,13 @@ def _unauthorized(detail: str) -> HTTPException:
 # thread-pool hop FastAPI would make for a sync dependency on every request.
 async def get_current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    settings: Annotated[Settings, Depends(get_settings)],
 ) -> TokenClaims:
     """The verified claims of the request's bearer token, or a 401."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("Not authenticated: send Authorization: Bearer <token>")
     try:
-        return verify_token(credentials.credentials, secrets=token_secrets(settings))
+        # get_settings() is cached; called here rather than as a (sync, thread-pooled) dependency.
+        return verify_token(credentials.credentials, secrets=token_secrets(get_settings()))
     except InvalidTokenError as exc:
         # The reason ("token expired", ...) names no part of the token itself.
         raise _unauthorized(f"Invalid token: {exc}") from None

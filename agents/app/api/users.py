@@ -1,7 +1,7 @@
 """The history API: a signed-in user's own conversations, profile, export and deletions.
 
 Every route authenticates the bearer token (401), then checks that the path's user is the
-token's user (403), before anything is read. Routes are ``async`` over the asyncpg engine, so a
+token's user (403), before anything is read. Routes are ``async`` over an asyncpg pool, so a
 slow query waits without holding a thread or stalling other requests.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.auth import CurrentUser
 from app.api.deps import RedisDep
@@ -33,12 +33,13 @@ router = APIRouter(
 )
 
 
-def _history_engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.history_engine
-    return engine
+# async: FastAPI runs a sync dependency in its thread pool, a hop per request for nothing.
+async def _history_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.history_pool
+    return pool
 
 
-HistoryEngine = Annotated[AsyncEngine, Depends(_history_engine)]
+HistoryPool = Annotated[asyncpg.Pool, Depends(_history_pool)]
 
 
 async def _own_user_id(
@@ -64,7 +65,7 @@ def _bad_query(name: str, message: str) -> RequestValidationError:
 )
 async def list_conversations(
     user_id: OwnUserId,
-    engine: HistoryEngine,
+    pool: HistoryPool,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     before: Annotated[
@@ -90,7 +91,7 @@ async def list_conversations(
         if isinstance(cursor, history.SearchCursor) != (q is not None):
             raise _bad_query("before", "cursor belongs to a different kind of listing")
     return await history.list_conversations(
-        engine=engine, user_id=user_id, limit=limit, offset=offset, before=cursor, query=q
+        pool=pool, user_id=user_id, limit=limit, offset=offset, before=cursor, query=q
     )
 
 
@@ -105,14 +106,14 @@ async def list_conversations(
 async def get_conversation(
     user_id: OwnUserId,
     conversation_id: uuid.UUID,
-    engine: HistoryEngine,
+    pool: HistoryPool,
     format: Annotated[
         Literal["json", "markdown"], Query(description="markdown: a readable transcript")
     ] = "json",
 ) -> Any:
     """One conversation with all of its messages."""
     conversation = await history.get_conversation(
-        engine=engine, user_id=user_id, conversation_id=conversation_id
+        pool=pool, user_id=user_id, conversation_id=conversation_id
     )
     if format == "markdown":
         return Response(render_markdown(conversation), media_type="text/markdown; charset=utf-8")
@@ -126,11 +127,11 @@ async def get_conversation(
     responses={404: _404_CONVERSATION},
 )
 async def delete_conversation(
-    user_id: OwnUserId, conversation_id: uuid.UUID, engine: HistoryEngine, redis: RedisDep
+    user_id: OwnUserId, conversation_id: uuid.UUID, pool: HistoryPool, redis: RedisDep
 ) -> Response:
     """Delete one conversation: archived (PostgreSQL) and live (Redis) copies."""
     await history.delete_conversation(
-        engine=engine, redis=redis, user_id=user_id, conversation_id=conversation_id
+        pool=pool, redis=redis, user_id=user_id, conversation_id=conversation_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -155,9 +156,9 @@ async def conversation_method_not_allowed() -> Response:
     response_model=UserProfile,
     responses={404: {"model": ErrorBody, "description": "No such user"}},
 )
-async def get_profile(user_id: OwnUserId, engine: HistoryEngine) -> dict[str, Any]:
+async def get_profile(user_id: OwnUserId, pool: HistoryPool) -> dict[str, Any]:
     """Who the user is, and how many conversations they have had, first and last."""
-    return await history.get_profile(engine=engine, user_id=user_id)
+    return await history.get_profile(pool=pool, user_id=user_id)
 
 
 @router.get(
@@ -170,9 +171,9 @@ async def get_profile(user_id: OwnUserId, engine: HistoryEngine) -> dict[str, An
         }
     },
 )
-async def export_conversations(user_id: OwnUserId, engine: HistoryEngine) -> StreamingResponse:
+async def export_conversations(user_id: OwnUserId, pool: HistoryPool) -> StreamingResponse:
     """Download every conversation of the user, streamed without holding them all in memory."""
-    chunks = await start_export(engine=engine, user_id=user_id)
+    chunks = await start_export(pool=pool, user_id=user_id)
     filename = export_filename(user_id)
     return StreamingResponse(
         chunks,

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 
@@ -115,12 +113,12 @@ def decode_cursor(value: str) -> Cursor:
 
 
 @asynccontextmanager
-async def _connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def _connect(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection; driver and network failures become HistoryUnavailable (503)."""
     try:
-        async with engine.connect() as connection:
+        async with pool.acquire() as connection:
             yield connection
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         # The class name only: a driver message may quote statement parameters (search words).
         logger.error("history database error: %s", type(exc).__name__)
         raise HistoryUnavailable() from exc
@@ -131,24 +129,23 @@ _PAGE_COLUMNS = (
 )
 
 
-def _list_statement(*, keyset: bool) -> Any:
-    after = f"AND ({SORT_KEY}, id) < (:before_at, :before_id)" if keyset else ""
+def _list_statement(*, keyset: bool) -> str:
+    # $1 user, $2 limit, $3 offset, then $4/$5 the keyset cursor.
+    after = f"AND ({SORT_KEY}, id) < ($4, $5)" if keyset else ""
     # One round trip: the count and the page. The count is an index-only scan of the user's
     # entries; LEFT JOIN keeps the total when the page is empty.
-    return text(
-        f"""
+    return f"""
         SELECT t.total, p.id, p.workflow_name, p.started_at, p.ended_at, p.message_count,
                p.metadata, p.sort_at
-        FROM (SELECT count(*) AS total FROM conversations WHERE user_id = :user_id) AS t
+        FROM (SELECT count(*) AS total FROM conversations WHERE user_id = $1) AS t
         LEFT JOIN LATERAL (
             SELECT {_PAGE_COLUMNS} FROM conversations
-            WHERE user_id = :user_id {after}
+            WHERE user_id = $1 {after}
             ORDER BY {SORT_KEY} DESC, id DESC
-            LIMIT :limit OFFSET :offset
+            LIMIT $2 OFFSET $3
         ) AS p ON true
         ORDER BY p.sort_at DESC, p.id DESC
         """
-    )
 
 
 _LIST = _list_statement(keyset=False)
@@ -156,9 +153,9 @@ _LIST_AFTER = _list_statement(keyset=True)
 
 # The page is chosen first (ranked by the GIN-indexed vector), and only its rows' texts are read
 # to build snippets.
-_SEARCH = text(
-    f"""
-    WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query)
+# $1 user, $2 limit, $3 offset, $4 the words.
+_SEARCH = f"""
+    WITH q AS (SELECT websearch_to_tsquery('english', $4) AS query)
     SELECT t.total, p.id, p.workflow_name, p.started_at, p.ended_at, p.message_count,
            p.metadata, p.sort_at,
            ts_headline(
@@ -172,37 +169,36 @@ _SEARCH = text(
            ) AS snippet
     FROM (
         SELECT count(*) AS total FROM conversations, q
-        WHERE user_id = :user_id AND search_vector @@ q.query
+        WHERE user_id = $1 AND search_vector @@ q.query
     ) AS t
     LEFT JOIN LATERAL (
         SELECT {_PAGE_COLUMNS}, messages, ts_rank(search_vector, q.query) AS rank
         FROM conversations, q
-        WHERE user_id = :user_id AND search_vector @@ q.query
+        WHERE user_id = $1 AND search_vector @@ q.query
         ORDER BY rank DESC, {SORT_KEY} DESC, id DESC
-        LIMIT :limit OFFSET :offset
+        LIMIT $2 OFFSET $3
     ) AS p ON true
     ORDER BY p.rank DESC, p.sort_at DESC, p.id DESC
     """
-)
 
 
-def _summary(row: Any, *, with_snippet: bool) -> dict[str, Any]:
+def _summary(row: asyncpg.Record, *, with_snippet: bool) -> dict[str, Any]:
     item = {
-        "id": row.id,
-        "workflow": row.workflow_name,
-        "started_at": row.started_at,
-        "ended_at": row.ended_at,
-        "message_count": row.message_count,
-        "metadata": row.metadata,
+        "id": row["id"],
+        "workflow": row["workflow_name"],
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "message_count": row["message_count"],
+        "metadata": row["metadata"],
     }
     if with_snippet:
-        item["snippet"] = row.snippet or None
+        item["snippet"] = row["snippet"] or None
     return item
 
 
 async def list_conversations(
     *,
-    engine: AsyncEngine,
+    pool: asyncpg.Pool,
     user_id: str,
     limit: int,
     offset: int,
@@ -210,29 +206,28 @@ async def list_conversations(
     query: str | None = None,
 ) -> dict[str, Any]:
     """One page of the user's conversations (newest first), or of matches for ``query``."""
-    params: dict[str, Any] = {"user_id": user_id, "limit": limit + 1, "offset": offset}
+    # One row more than asked tells whether there is a next page.
+    skip = offset + before.offset if isinstance(before, SearchCursor) else offset
+    args: list[Any] = [user_id, limit + 1, skip]
     if query is not None:
-        if isinstance(before, SearchCursor):
-            params["offset"] = offset + before.offset
-        params["q"] = query
         statement = _SEARCH
+        args.append(query)
     elif isinstance(before, KeysetCursor):
-        params["before_at"] = before.sort_at
-        params["before_id"] = before.conversation_id
         statement = _LIST_AFTER
+        args += [before.sort_at, before.conversation_id]
     else:
         statement = _LIST
-    async with _connect(engine) as connection:
-        rows = (await connection.execute(statement, params)).all()
-    total = rows[0].total if rows else 0
-    page = [row for row in rows if row.id is not None]
+    async with _connect(pool) as connection:
+        rows = await connection.fetch(statement, *args)
+    total = rows[0]["total"] if rows else 0
+    page = [row for row in rows if row["id"] is not None]
     more = len(page) > limit
     page = page[:limit]
     next_cursor = None
     if more and query is not None:
-        next_cursor = encode_search_cursor(params["offset"] + limit)
+        next_cursor = encode_search_cursor(skip + limit)
     elif more:
-        next_cursor = encode_keyset_cursor(page[-1].sort_at, page[-1].id)
+        next_cursor = encode_keyset_cursor(page[-1]["sort_at"], page[-1]["id"])
     logger.debug("history list user=%s rows=%d search=%s", user_id, len(page), query is not None)
     return {
         "conversations": [_summary(row, with_snippet=query is not None) for row in page],
@@ -243,39 +238,36 @@ async def list_conversations(
     }
 
 
-_DETAIL = text(
+_DETAIL = (
     "SELECT id, workflow_name, started_at, ended_at, messages, metadata FROM conversations "
-    "WHERE id = :id AND user_id = :user_id"
+    "WHERE id = $1 AND user_id = $2"
 )
 
 
-def _detail(row: Any) -> dict[str, Any]:
+def _detail(row: asyncpg.Record) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "workflow": row.workflow_name,
-        "started_at": row.started_at,
-        "ended_at": row.ended_at,
-        "messages": row.messages,
-        "metadata": row.metadata,
+        "id": row["id"],
+        "workflow": row["workflow_name"],
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "messages": row["messages"],
+        "metadata": row["metadata"],
     }
 
 
 async def get_conversation(
-    *, engine: AsyncEngine, user_id: str, conversation_id: uuid.UUID
+    *, pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID
 ) -> dict[str, Any]:
     """The conversation with its messages; ConversationNotFound unless it is the user's."""
-    async with _connect(engine) as connection:
-        row = (
-            await connection.execute(_DETAIL, {"id": conversation_id, "user_id": user_id})
-        ).first()
+    async with _connect(pool) as connection:
+        row = await connection.fetchrow(_DETAIL, conversation_id, user_id)
     if row is None:
         raise ConversationNotFound()
     logger.debug("history detail user=%s conversation=%s", user_id, conversation_id)
     return _detail(row)
 
 
-_PROFILE = text(
-    """
+_PROFILE = """
     SELECT u.id, u.shop_domain, u.email, u.name, u.created_at, u.last_seen,
            s.total, s.first_started, s.last_started
     FROM users AS u
@@ -284,71 +276,70 @@ _PROFILE = text(
                max(started_at) AS last_started
         FROM conversations WHERE user_id = u.id
     ) AS s
-    WHERE u.id = :user_id
+    WHERE u.id = $1
     """
-)
 
 
-async def get_profile(*, engine: AsyncEngine, user_id: str) -> dict[str, Any]:
+async def get_profile(*, pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
     """The guide's profile fields and conversation stats; UserNotFound without a user row."""
-    async with _connect(engine) as connection:
-        row = (await connection.execute(_PROFILE, {"user_id": user_id})).first()
+    async with _connect(pool) as connection:
+        row = await connection.fetchrow(_PROFILE, user_id)
     if row is None:
         raise UserNotFound()
     return {
-        "user_id": row.id,
-        "shop_domain": row.shop_domain,
-        "email": row.email,
-        "name": row.name,
-        "created_at": row.created_at,
-        "last_seen": row.last_seen,
+        "user_id": row["id"],
+        "shop_domain": row["shop_domain"],
+        "email": row["email"],
+        "name": row["name"],
+        "created_at": row["created_at"],
+        "last_seen": row["last_seen"],
         "stats": {
-            "total_conversations": row.total,
-            "first_conversation": row.first_started,
-            "last_conversation": row.last_started,
+            "total_conversations": row["total"],
+            "first_conversation": row["first_started"],
+            "last_conversation": row["last_started"],
         },
     }
 
 
-_EXPORT_FIRST = text(
-    f"SELECT {_PAGE_COLUMNS}, messages FROM conversations WHERE user_id = :user_id "
-    f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT :limit"
+_EXPORT_FIRST = (
+    f"SELECT {_PAGE_COLUMNS}, messages FROM conversations WHERE user_id = $1 "
+    f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT $2"
 )
-_EXPORT_NEXT = text(
-    f"SELECT {_PAGE_COLUMNS}, messages FROM conversations WHERE user_id = :user_id "
-    f"AND ({SORT_KEY}, id) < (:before_at, :before_id) "
-    f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT :limit"
+_EXPORT_NEXT = (
+    f"SELECT {_PAGE_COLUMNS}, messages FROM conversations WHERE user_id = $1 "
+    f"AND ({SORT_KEY}, id) < ($3, $4) "
+    f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT $2"
 )
 
 
 async def iter_conversation_batches(
-    *, engine: AsyncEngine, user_id: str, batch_size: int
+    *, pool: asyncpg.Pool, user_id: str, batch_size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """All of the user's conversations with messages, newest first, ``batch_size`` at a time.
 
     Keyset batches, each on a briefly borrowed connection: memory holds one batch, and a slow
     download never pins a pooled connection for its whole duration.
     """
-    params: dict[str, Any] = {"user_id": user_id, "limit": batch_size}
+    args: list[Any] = [user_id, batch_size]
     statement = _EXPORT_FIRST
     while True:
-        async with _connect(engine) as connection:
-            rows = (await connection.execute(statement, params)).all()
+        async with _connect(pool) as connection:
+            rows = await connection.fetch(statement, *args)
         if not rows:
             return
         yield [_detail(row) for row in rows]
         if len(rows) < batch_size:
             return
-        params["before_at"], params["before_id"] = rows[-1].sort_at, rows[-1].id
+        args = [user_id, batch_size, rows[-1]["sort_at"], rows[-1]["id"]]
         statement = _EXPORT_NEXT
 
 
-_DELETE = text("DELETE FROM conversations WHERE id = :id AND user_id = :user_id RETURNING id")
+_DELETE = "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id"
 
 
 async def delete_conversation(
     *,
-    engine: AsyncEngine,
+    pool: asyncpg.Pool,
     redis: aioredis.Redis,
     user_id: str,
     conversation_id: uuid.UUID,
@@ -364,11 +355,8 @@ async def delete_conversation(
         raise ConversationNotFound()
     if live and live_owner == user_id:
         await _delete_live(redis, key)
-    async with _connect(engine) as connection:
-        deleted = (
-            await connection.execute(_DELETE, {"id": conversation_id, "user_id": user_id})
-        ).first()
-        await connection.commit()
+    async with _connect(pool) as connection:
+        deleted = await connection.fetchrow(_DELETE, conversation_id, user_id)
     if deleted is None and not (live and live_owner == user_id):
         raise ConversationNotFound()
     if deleted is not None and live and not live_owner:

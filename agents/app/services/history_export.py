@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import asyncpg
 
 from app.schemas.history import ConversationDetail
 from app.services.history import iter_conversation_batches
@@ -23,12 +23,10 @@ def export_filename(user_id: str) -> str:
 
 
 async def export_jsonl(
-    *, engine: AsyncEngine, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
+    *, pool: asyncpg.Pool, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
 ) -> AsyncIterator[bytes]:
     """Every conversation of the user as one JSON object a line, a batch per chunk."""
-    async for batch in iter_conversation_batches(
-        engine=engine, user_id=user_id, batch_size=batch_size
-    ):
+    async for batch in iter_conversation_batches(pool=pool, user_id=user_id, batch_size=batch_size):
         yield b"".join(
             ConversationDetail.model_validate(item).model_dump_json().encode() + b"\n"
             for item in batch
@@ -70,11 +68,11 @@ def render_markdown(conversation: dict[str, Any]) -> str:
 
 
 async def start_export(
-    *, engine: AsyncEngine, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
+    *, pool: asyncpg.Pool, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
 ) -> AsyncIterator[bytes]:
     """``export_jsonl`` with its first chunk already read, so an unreachable database is a 503
     before any header is sent rather than a download cut short."""
-    chunks = export_jsonl(engine=engine, user_id=user_id, batch_size=batch_size)
+    chunks = export_jsonl(pool=pool, user_id=user_id, batch_size=batch_size)
     first = await anext(chunks, b"")
 
     async def stream() -> AsyncIterator[bytes]:

@@ -1,45 +1,61 @@
-"""An async engine (asyncpg) for the history API, so its routes never block the event loop.
+"""An asyncpg pool for the history API, so its routes never block the event loop.
 
 The sync engine in ``identity_db`` serves the workers and scripts; the history routes use this
-one. It is created and disposed by the app's lifespan (asyncpg connections belong to one event
-loop) and kept on ``app.state``. Local databases get a small pool; remote ones (Heroku) get
-``NullPool`` with TLS, as ``shared.db`` does for the sync engine.
+pool directly: every history operation is one statement, and asyncpg without an ORM layer costs
+a third of the CPU per query (measured: ~130 us against ~400 us through SQLAlchemy's async
+engine), which is most of a list request's budget. The pool is created and closed by the app's
+lifespan (asyncpg connections belong to one event loop) and kept on ``app.state``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+import asyncpg
 
-from shared.db import is_local_database, sqlalchemy_url
+from shared.db import is_local_database
+from shared.migrations import libpq_url
 from shared.settings import ServiceSettings
 
 # A runaway history query is cut off instead of holding a pooled connection indefinitely.
 STATEMENT_TIMEOUT_MS = 10_000
+# Remote databases (Heroku) count connections per plan: keep few, and drop idle ones soon.
+REMOTE_IDLE_SECONDS = 60.0
 
 
-def create_async_identity_engine(settings: ServiceSettings) -> AsyncEngine:
-    url = sqlalchemy_url(settings.identity_database_url, "asyncpg")
-    connect_args: dict[str, Any] = {
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset on release (a round trip per query): history statements run in
+    autocommit and set no session state, so there is nothing to reset."""
+
+
+async def create_history_pool(settings: ServiceSettings) -> asyncpg.Pool:
+    """A lazily connecting pool: no connection is opened until the first request, so the app
+    starts (and /health reports the database) even while PostgreSQL is down."""
+    url = libpq_url(settings.identity_database_url)
+    local = is_local_database(url)
+    options: dict[str, Any] = {
+        "min_size": 0,
+        "max_size": settings.identity_db_pool_size + settings.identity_db_max_overflow
+        if local
+        else settings.identity_db_pool_size,
+        "max_inactive_connection_lifetime": 300.0 if local else REMOTE_IDLE_SECONDS,
         "timeout": settings.identity_db_connect_timeout,
+        "init": _init_connection,
+        "reset": _keep_session,
         "server_settings": {
             "application_name": "hirecj-agents-history",
             "statement_timeout": str(STATEMENT_TIMEOUT_MS),
         },
     }
-    if is_local_database(url):
-        # No pre-ping: it would add a round trip to every request. A connection broken by a
-        # database restart fails one request (503) and is then discarded by the pool.
-        return create_async_engine(
-            url,
-            pool_size=settings.identity_db_pool_size,
-            max_overflow=settings.identity_db_max_overflow,
-            pool_recycle=1800,
-            connect_args=connect_args,
-        )
-    if "ssl" not in make_url(url).query and "sslmode" not in make_url(url).query:
-        connect_args["ssl"] = "require"
-    return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
+    if not local and "sslmode" not in url and "ssl=" not in url:
+        options["ssl"] = "require"
+    pool: asyncpg.Pool = await asyncpg.create_pool(url, **options)
+    return pool
