@@ -27,12 +27,8 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers=CHALLENGE)
 
 
-# async on purpose: verifying an HS256 token is a few microseconds of CPU, far cheaper than the
-# thread-pool hop FastAPI would make for a sync dependency on every request.
-async def get_current_user(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> TokenClaims:
-    """The verified claims of the request's bearer token, or a 401."""
+def authenticate(credentials: HTTPAuthorizationCredentials | None) -> TokenClaims:
+    """The verified claims of a bearer credential, or a 401 HTTPException."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("Not authenticated: send Authorization: Bearer <token>")
     try:
@@ -41,6 +37,15 @@ async def get_current_user(
     except InvalidTokenError as exc:
         # The reason ("token expired", ...) names no part of the token itself.
         raise _unauthorized(f"Invalid token: {exc}") from None
+
+
+# async on purpose: verifying an HS256 token is a few microseconds of CPU, far cheaper than the
+# thread-pool hop FastAPI would make for a sync dependency on every request.
+async def get_current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> TokenClaims:
+    """The verified claims of the request's bearer token, or a 401."""
+    return authenticate(credentials)
 
 
 CurrentUser = Annotated[TokenClaims, Depends(get_current_user)]
