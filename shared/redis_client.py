@@ -25,8 +25,16 @@ def _options(url: str) -> dict[str, Any]:
     return options
 
 
-def create_async_redis(url: str, **overrides: Any) -> aioredis.Redis:
-    return aioredis.Redis.from_url(url, **{**_options(url), **overrides})
+def create_async_redis(url: str, *, max_connections: int = 100, **overrides: Any) -> aioredis.Redis:
+    """An async client whose pool makes a burst wait for a free connection.
+
+    The default pool raises "Too many connections" past its limit, turning a busy moment (a few
+    hundred sockets writing at once) into errors; a blocking pool queues them for up to 10 s.
+    """
+    pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=10, **{**_options(url), **overrides}
+    )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def create_redis(url: str, **overrides: Any) -> redis.Redis:
