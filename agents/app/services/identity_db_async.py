@@ -43,9 +43,10 @@ async def create_history_pool(settings: ServiceSettings) -> asyncpg.Pool:
     local = is_local_database(url)
     options: dict[str, Any] = {
         "min_size": 0,
-        "max_size": settings.identity_db_pool_size + settings.identity_db_max_overflow
-        if local
-        else settings.identity_db_pool_size,
+        # IDENTITY_DB_POOL_SIZE (default 5), no overflow: a request waiting a moment for a
+        # connection beats more backends fighting over the same cores. Measured on 2 cores with
+        # 32 clients: 4-5 connections gave ~20% more list requests/s than 15, at a lower p50.
+        "max_size": settings.identity_db_pool_size,
         "max_inactive_connection_lifetime": 300.0 if local else REMOTE_IDLE_SECONDS,
         "timeout": settings.identity_db_connect_timeout,
         "init": _init_connection,
