@@ -29,6 +29,21 @@ LATENCY = Histogram(
 )
 
 
+def _route_template(scope: Scope) -> str:
+    """The matched path with each parameter's value put back as ``{name}``.
+
+    Rebuilt from the request path, not read from the route object, because a router included
+    with a prefix may be matched as a sub-application whose route knows only its own part.
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    for name, value in (scope.get("path_params") or {}).items():
+        if value:
+            path = path.replace(str(value), "{" + name + "}", 1)
+    return path
+
+
 class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
@@ -49,8 +64,7 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             method = scope.get("method", "-")
             REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
             LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)

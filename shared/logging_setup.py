@@ -99,6 +99,8 @@ def configure_logging(
     handler._hirecj = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request's full URL at INFO; query strings may carry search words or codes.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # uvicorn's access log prints full URLs (query strings included); our middleware logs paths.
     logging.getLogger("uvicorn.access").disabled = True
     for name in ("uvicorn", "uvicorn.error"):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import chat, health, metrics, users
 from app.config import get_settings
@@ -16,6 +19,10 @@ from app.services.conversation_archival import (
 )
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.identity_db_async import create_history_pool
+from app.services.usage_stats import refresh_usage_stats_forever
+from app.static_site import homepage_router
+from shared.http_metrics import HttpMetricsMiddleware
+from shared.logging_setup import RequestContextMiddleware, configure_logging
 from shared.redis_client import create_async_redis
 
 logger = logging.getLogger(__name__)
@@ -24,6 +31,12 @@ logger = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    configure_logging(
+        service="agents",
+        level=settings.log_level,
+        fmt=settings.log_format,
+        environment=settings.environment,
+    )
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
     app.state.history_pool = await create_history_pool(settings)
@@ -32,9 +45,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.archiver_enabled
         else None
     )
+    usage_stats = asyncio.create_task(
+        refresh_usage_stats_forever(
+            engine=get_engine(), interval_seconds=settings.usage_stats_interval_seconds
+        ),
+        name="usage-stats",
+    )
     try:
         yield
     finally:
+        usage_stats.cancel()
+        with suppress(asyncio.CancelledError):
+            await usage_stats
         if app.state.archiver is not None:
             await stop_background_archiver(app.state.archiver)
         await app.state.history_pool.close()
@@ -42,7 +64,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dispose_engine()
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def create_app() -> FastAPI:
+    settings = get_settings()
     app = FastAPI(
         title="HireCJ agents",
         description="Live chat sessions, conversation archival and the user history API.",
@@ -54,6 +82,20 @@ def create_app() -> FastAPI:
     app.include_router(chat.router)
     app.include_router(users.router, prefix="/api/v1")
     users.add_history_error_handler(app)
+    # A homepage served from another origin (its own app, or the Vite dev server without the
+    # proxy) may call the history API; credentials travel in the Authorization header only.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[_origin(settings.frontend_url)],
+        allow_methods=["GET", "DELETE"],
+        allow_headers=["Authorization"],
+        expose_headers=["Content-Disposition", "X-Request-ID"],
+    )
+    app.add_middleware(HttpMetricsMiddleware, service="agents")
+    app.add_middleware(RequestContextMiddleware)
+    if (settings.homepage_dist_dir / "index.html").is_file():
+        # Last, so every API route, the WebSocket and /health win over the SPA fallback.
+        app.include_router(homepage_router(settings.homepage_dist_dir))
     return app
 
 
