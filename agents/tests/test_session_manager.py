@@ -163,3 +163,19 @@ async def test_delete_live_conversation_respects_the_expected_version(
         conversation_id=conversation_id, expected_version=current
     )
     assert redis_client.dbsize() == 0
+
+
+async def test_archival_is_due_before_the_ttl_even_when_idle_is_longer(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    client = create_async_redis(redis_url)
+    slow_idle = SessionManager(
+        client, ttl_seconds=600, idle_seconds=3600, archive_before_ttl_seconds=120
+    )
+    conversation_id = new_id()
+    started = time.time()
+    await slow_idle.create_session(conversation_id=conversation_id, workflow="shopify_onboarding")
+    await client.aclose()
+    due = redis_client.zscore(ARCHIVE_DUE_KEY, conversation_id)
+    # TTL 600 s less the 120 s margin: due within 480 s, not after the hour of idleness.
+    assert started + 470 <= due <= time.time() + 480

@@ -54,6 +54,7 @@ async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
         chat_redis,
         ttl_seconds=settings.redis_session_ttl,
         idle_seconds=settings.archive_idle_seconds,
+        archive_before_ttl_seconds=settings.archive_before_ttl_seconds,
     )
     app.state.responder = create_responder(settings)
     try:

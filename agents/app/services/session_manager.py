@@ -123,10 +123,19 @@ def _is_complete(data: dict[str, str]) -> bool:
 class SessionManager:
     """Reads and writes live conversations; one per app, shared by every WebSocket."""
 
-    def __init__(self, redis: aioredis.Redis, *, ttl_seconds: int, idle_seconds: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        ttl_seconds: int,
+        idle_seconds: int,
+        archive_before_ttl_seconds: int = 0,
+    ) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
-        self._idle = idle_seconds
+        # Archive when idle, but never later than ARCHIVE_BEFORE_TTL_SECONDS before the sliding TTL
+        # would drop the keys, whatever the two settings are.
+        self._archive_delay = max(0, min(idle_seconds, ttl_seconds - archive_before_ttl_seconds))
 
     # Reads ------------------------------------------------------------------------------
 
@@ -330,7 +339,7 @@ class SessionManager:
         pipe.hincrby(skey, "version", 1)
         pipe.expire(skey, self._ttl)
         pipe.expire(mkey, self._ttl)
-        due_at = now if due_now else now + self._idle
+        due_at = now if due_now else now + self._archive_delay
         schedule_archival(pipe, conversation_id=conversation_id, due_at=due_at)
 
 
