@@ -62,7 +62,7 @@ async def test_postgresql_down_then_back_loses_nothing_and_extends_ttls(
     await archiver.check_database()
     await proxy.cut()
 
-    caplog.set_level(logging.WARNING, logger="app.services.conversation_archival")
+    caplog.set_level(logging.WARNING, logger="app.services")
     run = asyncio.create_task(archiver.archive_due())
     await asyncio.sleep(4)  # past the keys' original TTL
     assert not run.done()

@@ -120,9 +120,7 @@ async def ack_archived(redis: aioredis.Redis, *, versions: Mapping[str, str]) ->
 async def release_claims(redis: aioredis.Redis, *, ids: Sequence[str], due_at: float) -> None:
     """Give leased conversations back to the due queue (due at ``due_at`` or earlier)."""
     if ids:
-        await redis.eval(
-            _RELEASE, 2, ARCHIVE_DUE_KEY, ARCHIVE_LEASED_KEY, repr(due_at), *ids
-        )
+        await redis.eval(_RELEASE, 2, ARCHIVE_DUE_KEY, ARCHIVE_LEASED_KEY, repr(due_at), *ids)
 
 
 async def extend_leases(redis: aioredis.Redis, *, ids: Sequence[str], until: float) -> None:

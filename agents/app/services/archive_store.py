@@ -141,6 +141,32 @@ def _append(
     batch.raw_messages.append(raw)
 
 
+def single_rows(batch: ArchiveBatch) -> list[tuple[str, ArchiveBatch]]:
+    """The batch as one-row batches, to find the row PostgreSQL refuses."""
+    rows = []
+    for index, conversation_id in enumerate(batch.ids):
+        single = ArchiveBatch()
+        for name in _COLUMN_FIELDS:
+            getattr(single, name).append(getattr(batch, name)[index])
+        rows.append((conversation_id, single))
+    return rows
+
+
+_COLUMN_FIELDS = (
+    "ids",
+    "user_ids",
+    "merchant_ids",
+    "shops",
+    "workflows",
+    "started_at",
+    "ended_at",
+    "messages",
+    "metadata",
+    "versions",
+    "last_message_at",
+)
+
+
 def _clean(value: Any) -> Any:
     # jsonb cannot hold NUL characters; everything else JSON can express, it can.
     if isinstance(value, str):

@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from app.config import Settings
 from app.services import archive_store as store
 from app.services import metrics
+from app.services.archive_outage import ArchiverUnavailable, ArchiveSummary, Outage, describe
 from app.services.archive_queue import (
     ARCHIVE_DUE_KEY,
     ARCHIVE_LEASED_KEY,
@@ -55,57 +56,6 @@ LINK_PENDING_EVERY_SECONDS = 60.0
 SESSION_PATTERN = "conv:{*}:session"
 
 BatchCallback = Callable[[int, int, float], None]
-
-
-class ArchiverUnavailable(RuntimeError):
-    """A bounded run (--once/--all) gave up: a store stayed unreachable. Claims were released."""
-
-
-def describe(exc: BaseException) -> str:
-    """First line of an error, never a password (drivers do not echo them; URLs are not logged)."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-
-
-class Outage:
-    """Logs once when a dependency starts failing and once when it answers again."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.since: float | None = None
-
-    def failed(self, exc: BaseException) -> None:
-        if self.since is None:
-            self.since = time.monotonic()
-            logger.warning(
-                "%s unavailable (%s); archiver retrying with backoff, nothing is dropped",
-                self.name,
-                describe(exc),
-            )
-
-    def recovered(self) -> None:
-        if self.since is not None:
-            logger.warning(
-                "%s available again after %.1f s; archiver resumed",
-                self.name,
-                time.monotonic() - self.since,
-            )
-            self.since = None
-
-
-@dataclass
-class ArchiveSummary:
-    conversations: int = 0
-    messages: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-
-    def line(self) -> str:
-        rate = self.conversations / self.seconds if self.seconds > 0 else 0.0
-        return (
-            f"archived {self.conversations} conversations ({self.messages} messages) "
-            f"in {self.batches} batches, {self.seconds:.2f} s ({rate:.0f} conversations/s)"
-        )
 
 
 class ConversationArchiver:
@@ -224,16 +174,7 @@ class ConversationArchiver:
 
     async def _write_rows_apart(self, batch: store.ArchiveBatch) -> None:
         """Isolate rows PostgreSQL refuses: they stay leased (retried later), the rest goes in."""
-        for index, conversation_id in enumerate(batch.ids):
-            single = store.ArchiveBatch()
-            for name in ("user_ids", "merchant_ids", "shops", "workflows", "started_at"):
-                getattr(single, name).append(getattr(batch, name)[index])
-            single.ids.append(conversation_id)
-            single.ended_at.append(batch.ended_at[index])
-            single.messages.append(batch.messages[index])
-            single.metadata.append(batch.metadata[index])
-            single.versions.append(batch.versions[index])
-            single.last_message_at.append(batch.last_message_at[index])
+        for conversation_id, single in store.single_rows(batch):
             try:
                 await self._write(single)
             except asyncpg.DataError as exc:

@@ -1,0 +1,60 @@
+"""How a run went and how the archiver reports an outage: once when it starts, once at the end."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+
+def describe(exc: BaseException) -> str:
+    """First line of an error, never a password (drivers do not echo them; URLs are not logged)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+class ArchiverUnavailable(RuntimeError):
+    """A bounded run (--once/--all) gave up: a store stayed unreachable. Claims were released."""
+
+
+class Outage:
+    """Logs once when a dependency starts failing and once when it answers again."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.since: float | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning(
+                "%s unavailable (%s); archiver retrying with backoff, nothing is dropped",
+                self.name,
+                describe(exc),
+            )
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            logger.warning(
+                "%s available again after %.1f s; archiver resumed",
+                self.name,
+                time.monotonic() - self.since,
+            )
+            self.since = None
+
+
+@dataclass
+class ArchiveSummary:
+    conversations: int = 0
+    messages: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.conversations / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"archived {self.conversations} conversations ({self.messages} messages) "
+            f"in {self.batches} batches, {self.seconds:.2f} s ({rate:.0f} conversations/s)"
+        )
