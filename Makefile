@@ -15,7 +15,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := homepage/node_modules/.installed
 
 .PHONY: help install services migrate dev test lint format test-python test-shared test-auth \
-        test-agents test-homepage test-e2e test-procfile build-homepage bench clean
+        test-agents test-homepage test-e2e build-homepage clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'

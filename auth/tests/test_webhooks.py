@@ -119,6 +119,14 @@ async def test_shop_redact_erases_the_shops_conversations_events_and_personal_fi
     _conversation(db_engine, user_id, "merchant_cool-store")
     _conversation(db_engine, None, "merchant_cool-store")  # anonymous, linked by merchant only
     _conversation(db_engine, other_id, "merchant_other-store")
+    with db_engine.begin() as connection:
+        # Events that maintenance already moved to events_archive are the shop's data too.
+        connection.execute(
+            text(
+                "INSERT INTO events_archive (id, user_id, event_type, event_data, created_at) "
+                "SELECT id, user_id, event_type, event_data, created_at FROM events"
+            )
+        )
     body = json.dumps({"shop_id": 954889, "shop_domain": SHOP}).encode()
 
     response = await browser.post(
@@ -135,6 +143,12 @@ async def test_shop_redact_erases_the_shops_conversations_events_and_personal_fi
         == 0
     )
     assert count(db_engine, "SELECT count(*) FROM events WHERE user_id = :u", u=user_id) == 0
+    assert (
+        count(db_engine, "SELECT count(*) FROM events_archive WHERE user_id = :u", u=user_id) == 0
+    )
+    assert (
+        count(db_engine, "SELECT count(*) FROM events_archive WHERE user_id = :u", u=other_id) == 2
+    )
     assert count(db_engine, "SELECT count(*) FROM merchants WHERE shop_domain = :s", s=SHOP) == 0
     with db_engine.connect() as connection:
         user = connection.execute(

@@ -149,10 +149,13 @@ def _redact_shop(*, session: Session, shop: str, user_id: str | None) -> None:
         text("DELETE FROM conversations WHERE user_id = :user_id OR merchant_id = :merchant_id"),
         params,
     )
-    session.execute(text("DELETE FROM events WHERE user_id = :user_id"), params)
-    session.execute(
-        text("DELETE FROM events WHERE user_id IS NULL AND event_data->>'shop' = :shop"), params
-    )
+    # events_archive holds the same kind of rows once maintenance has moved them out of events.
+    for table in ("events", "events_archive"):
+        session.execute(text(f"DELETE FROM {table} WHERE user_id = :user_id"), params)
+        session.execute(
+            text(f"DELETE FROM {table} WHERE user_id IS NULL AND event_data->>'shop' = :shop"),
+            params,
+        )
     session.execute(text("DELETE FROM merchants WHERE shop_domain = :shop"), params)
     session.execute(
         text(
