@@ -209,3 +209,26 @@ async def test_reconciliation_queues_only_unarchived_changes(archiver, aredis, d
     await archiver.archive_due(everything=True)
     assert contents(archived(db_engine, lost)) == ["message 0", "message 1"]
     assert archived(db_engine, done) is not None
+
+
+async def test_a_deleted_conversation_is_never_written_back(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]
+    # The user deletes while a worker still holds a snapshot read before the delete: the
+    # tombstone the delete leaves behind makes the worker's late write a no-op.
+    manager = sessions(aredis)
+    conversation_id = await seed(manager, messages=4)
+    await archiver.archive_due(everything=True)
+    await manager.append_message(
+        conversation_id=conversation_id, user_id=None, sender="user", content="after archival"
+    )
+    with db_engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO conversation_tombstones (id) VALUES (CAST(:id AS uuid))"),
+            {"id": conversation_id},
+        )
+        connection.execute(
+            text("DELETE FROM conversations WHERE id = CAST(:id AS uuid)"), {"id": conversation_id}
+        )
+
+    await archiver.archive_due(everything=True)
+
+    assert archived(db_engine, conversation_id) is None

@@ -221,6 +221,7 @@ SELECT r.id, u.id, r.merchant_id, r.workflow_name, r.started_at, r.ended_at, r.m
        CASE WHEN u.id IS NULL THEN r.wanted_user_id END
 FROM resolved r
 LEFT JOIN users u ON u.id = r.wanted_user_id
+WHERE NOT EXISTS (SELECT 1 FROM conversation_tombstones t WHERE t.id = r.id)
 ON CONFLICT (id) DO UPDATE SET
     user_id = COALESCE(EXCLUDED.user_id, c.user_id),
     pending_user_id = CASE WHEN COALESCE(EXCLUDED.user_id, c.user_id) IS NULL

@@ -12,12 +12,15 @@ index is one global sorted set; the writes that keep it are separate commands on
     archive:due           zset   member = conversation id, score = unix time by which it must
                                  be archived (min of: TTL end - ARCHIVE_BEFORE_TTL_SECONDS,
                                  last activity + ARCHIVE_IDLE_SECONDS, ended + a moment)
+    archive:leased        zset   member = conversation id claimed by an archiver, score = when
+                                 its lease ends; an expired lease goes back to archive:due
     oauth:state:<nonce>   string single-use OAuth state (auth service), 10 minutes
 """
 
 from __future__ import annotations
 
 ARCHIVE_DUE_KEY = "archive:due"
+ARCHIVE_LEASED_KEY = "archive:leased"
 
 
 def session_key(conversation_id: str) -> str:

@@ -34,7 +34,12 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from app.services.archive_queue import schedule_archival
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.services.redis_keys import (
+    ARCHIVE_DUE_KEY,
+    ARCHIVE_LEASED_KEY,
+    messages_key,
+    session_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +283,7 @@ class SessionManager:
                     pipe.multi()
                     pipe.delete(skey, messages_key(conversation_id))
                     pipe.zrem(ARCHIVE_DUE_KEY, conversation_id)
+                    pipe.zrem(ARCHIVE_LEASED_KEY, conversation_id)
                     await pipe.execute()
                     return True
                 except WatchError:
