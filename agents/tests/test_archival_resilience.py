@@ -4,6 +4,7 @@ stores unreachable at start, and the loop inside the app (starts and stops with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -188,3 +189,48 @@ async def test_metrics_report_the_age_of_the_oldest_due_conversation(aredis):  #
         if row.startswith("hirecj_archive_oldest_due_age_seconds ")
     )
     assert 119 <= float(line.split()[1]) < 200
+
+
+async def test_redis_down_then_back_the_loop_waits_and_resumes(
+    aredis, redis_url, database_url, clean_database, caplog
+):  # type: ignore[no-untyped-def]
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    through_proxy = aioredis.Redis.from_url(
+        f"redis://127.0.0.1:{proxy.port}{target.path}", decode_responses=True
+    )
+    archiver = make_archiver(through_proxy, database_url)
+    caplog.set_level(logging.WARNING, logger="app.services")
+    loop = asyncio.create_task(archiver.run_forever())
+    try:
+        first = await seed(sessions(aredis), messages=2, end=True)
+        await wait_for_rows(clean_database, {first: 2})
+        await proxy.cut()
+        # Written while the archiver cannot reach Redis (the chat itself still can).
+        second = await seed(sessions(aredis), messages=3, end=True)
+        await asyncio.sleep(2)
+        assert not loop.done()
+        assert archived(clean_database, second) is None
+        await proxy.restore()
+        await wait_for_rows(clean_database, {first: 2, second: 3})
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        await archiver.close()
+        await through_proxy.aclose()
+        await proxy.cut()
+    messages = [r.getMessage() for r in caplog.records]
+    went = [m for m in messages if "unavailable" in m and "edis" in m]
+    came_back = [m for m in messages if "available again" in m and "edis" in m]
+    assert (len(went), len(came_back)) == (1, 1)  # once per outage, not once per attempt
+
+
+async def wait_for_rows(engine: Engine, expected: dict[str, int], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if archived_rows(engine) == expected:
+            return
+        await asyncio.sleep(0.2)
+    assert archived_rows(engine) == expected
