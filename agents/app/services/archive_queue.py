@@ -140,7 +140,9 @@ async def at_risk_ids(
     redis: aioredis.Redis, *, key: str, horizon: float, offset: int, count: int
 ) -> list[str]:
     """A page of the conversations in ``key`` (due or leased) by ``horizon``, to keep alive."""
-    return list(await redis.zrangebyscore(key, "-inf", horizon, start=offset, num=count))
+    members = await redis.zrangebyscore(key, "-inf", horizon, start=offset, num=count)
+    # decode_responses=True: members are str, which the client's type hints cannot know.
+    return cast(list[str], members)
 
 
 async def next_due_at(redis: aioredis.Redis) -> float | None:

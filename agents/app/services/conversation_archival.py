@@ -320,7 +320,7 @@ class ConversationArchiver:
         replies = await pipe.execute()
         async with self.connection() as conn:
             archived = await store.archived_state(conn, ids=candidates)
-        stale: dict[str | bytes, bytes | float | int | str] = {}
+        stale: dict[str, float] = {}
         for index, conversation_id in enumerate(candidates):
             version, count = int(replies[2 * index] or 0), int(replies[2 * index + 1])
             if count and (count, version) > archived.get(conversation_id, (0, -1)):

@@ -24,7 +24,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -32,6 +32,7 @@ from typing import Any, TypeVar, cast
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
+from redis.typing import EncodableT, FieldT
 
 from app.services.archive_queue import schedule_archival
 from app.services.redis_keys import (
@@ -145,7 +146,7 @@ class SessionManager:
     # Reads ------------------------------------------------------------------------------
 
     async def get_session(self, *, conversation_id: str) -> LiveSession | None:
-        data = await self._redis.hgetall(session_key(conversation_id))
+        data = _strings(await self._redis.hgetall(session_key(conversation_id)))
         return LiveSession.from_hash(data) if _is_complete(data) else None
 
     async def get_messages(self, *, conversation_id: str) -> list[dict[str, Any]]:
@@ -324,7 +325,7 @@ class SessionManager:
             for attempt in range(MAX_WATCH_RETRIES):
                 try:
                     await pipe.watch(skey)
-                    current = await pipe.hgetall(skey)
+                    current = _strings(await pipe.hgetall(skey))
                     pipe.multi()
                     result = write(pipe, current)
                     self._bookkeeping(pipe, conversation_id, due_now=due_now)
@@ -354,8 +355,13 @@ async def _back_off(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
 
 
-def _hash(fields: dict[str, str]) -> dict[str | bytes, bytes | float | int | str]:
+def _hash(fields: dict[str, str]) -> dict[FieldT, EncodableT]:
     return dict(fields.items())
+
+
+def _strings(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """A hash read with decode_responses=True holds str; the client's hints say str | bytes."""
+    return cast(dict[str, str], raw)
 
 
 def _encode(message: dict[str, Any]) -> str:
