@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import psycopg2
 import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from shared.db import sqlalchemy_url
 from shared.migrations import libpq_url, migrate_directory
@@ -155,9 +157,20 @@ def _app_tables(engine: Engine) -> list[str]:
 def clean_database(db_engine: Engine) -> Engine:
     """Empty every application table before the test (migrations stay applied)."""
     tables = _app_tables(db_engine)
-    if tables:
-        with db_engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    if not tables:
+        return db_engine
+    statement = text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    for attempt in range(5):
+        try:
+            with db_engine.begin() as connection:
+                connection.execute(statement)
+            return db_engine
+        except OperationalError:
+            # A statement a previous test left running (a background task winding down) can
+            # deadlock with TRUNCATE's exclusive locks; PostgreSQL aborts one side, so retry.
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     return db_engine
 
 

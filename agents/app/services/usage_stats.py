@@ -8,6 +8,7 @@ replicas must not turn into aggregate queries over the whole identity database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -109,8 +110,15 @@ async def refresh_usage_stats_forever(*, engine: Engine, interval_seconds: float
     """Recompute the gauges every ``interval_seconds``; a failed refresh keeps the last values."""
     failing = False
     while True:
+        query = asyncio.ensure_future(asyncio.to_thread(compute_usage_stats, engine=engine))
         try:
-            stats = await asyncio.to_thread(compute_usage_stats, engine=engine)
+            stats = await asyncio.shield(query)
+        except asyncio.CancelledError:
+            # A thread cannot be cancelled: let its query finish so shutdown leaves no
+            # statement running against the database behind it.
+            with contextlib.suppress(SQLAlchemyError):
+                await query
+            raise
         except SQLAlchemyError as exc:
             if not failing:
                 logger.warning(
