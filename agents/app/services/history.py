@@ -24,6 +24,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from app.services.identity_db_async import HistoryPool
 from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def decode_cursor(value: str) -> Cursor:
 
 
 @asynccontextmanager
-async def _connect(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def _connect(pool: HistoryPool) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection; driver and network failures become HistoryUnavailable (503)."""
     try:
         async with pool.acquire() as connection:
@@ -129,27 +130,54 @@ _PAGE_COLUMNS = (
 )
 
 
-def _list_statement(*, keyset: bool) -> str:
-    # $1 user, $2 limit, $3 offset, then $4/$5 the keyset cursor.
+def _iso_utc(column: str) -> str:
+    """SQL rendering ``column`` exactly as pydantic renders an aware datetime in JSON: UTC, a
+    ``Z``, and six fractional digits only when there are microseconds (NULL stays NULL)."""
+    return (
+        f"to_char({column} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {column}) = {column} "
+        """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+    )
+
+
+def _list_json_statement(*, keyset: bool) -> str:
+    # $1 user, $2 limit + 1, $3 offset, then $4/$5 the keyset cursor.
     after = f"AND ({SORT_KEY}, id) < ($4, $5)" if keyset else ""
-    # One round trip: the count and the page. The count is an index-only scan of the user's
-    # entries; LEFT JOIN keeps the total when the page is empty.
+    # PostgreSQL builds the page's JSON, so Python neither decodes the rows (metadata included)
+    # nor validates and re-serialises them: one text value passes through. The extra row (n =
+    # $2) only says whether a next page exists; the page's last row (n = $2 - 1) gives the cursor.
     return f"""
-        SELECT t.total, p.id, p.workflow_name, p.started_at, p.ended_at, p.message_count,
-               p.metadata, p.sort_at
+        SELECT t.total, a.fetched, COALESCE(a.items, '[]') AS items, a.last_sort_at, a.last_id
         FROM (SELECT count(*) AS total FROM conversations WHERE user_id = $1) AS t
-        LEFT JOIN LATERAL (
-            SELECT {_PAGE_COLUMNS} FROM conversations
-            WHERE user_id = $1 {after}
-            ORDER BY {SORT_KEY} DESC, id DESC
-            LIMIT $2 OFFSET $3
-        ) AS p ON true
-        ORDER BY p.sort_at DESC, p.id DESC
+        CROSS JOIN (
+            SELECT count(*) AS fetched,
+                   json_agg(p.item ORDER BY p.n) FILTER (WHERE p.n < $2)::text AS items,
+                   max(p.sort_at) FILTER (WHERE p.n = $2 - 1) AS last_sort_at,
+                   (array_agg(p.id) FILTER (WHERE p.n = $2 - 1))[1] AS last_id
+            FROM (
+                SELECT s.id, s.sort_at, s.item,
+                       row_number() OVER (ORDER BY s.sort_at DESC, s.id DESC) AS n
+                FROM (
+                    SELECT id, {SORT_KEY} AS sort_at,
+                           json_build_object(
+                               'id', id,
+                               'workflow', workflow_name,
+                               'started_at', {_iso_utc("started_at")},
+                               'ended_at', {_iso_utc("ended_at")},
+                               'message_count', message_count,
+                               'metadata', metadata
+                           ) AS item
+                    FROM conversations
+                    WHERE user_id = $1 {after}
+                    ORDER BY {SORT_KEY} DESC, id DESC
+                    LIMIT $2 OFFSET $3
+                ) AS s
+            ) AS p
+        ) AS a
         """
 
 
-_LIST = _list_statement(keyset=False)
-_LIST_AFTER = _list_statement(keyset=True)
+_LIST_JSON = _list_json_statement(keyset=False)
+_LIST_JSON_AFTER = _list_json_statement(keyset=True)
 
 # The page is chosen first (ranked by the GIN-indexed vector), and only its rows' texts are read
 # to build snippets.
@@ -182,59 +210,74 @@ _SEARCH = f"""
     """
 
 
-def _summary(row: asyncpg.Record, *, with_snippet: bool) -> dict[str, Any]:
-    item = {
+def _summary(row: asyncpg.Record) -> dict[str, Any]:
+    return {
         "id": row["id"],
         "workflow": row["workflow_name"],
         "started_at": row["started_at"],
         "ended_at": row["ended_at"],
         "message_count": row["message_count"],
         "metadata": row["metadata"],
+        "snippet": row["snippet"] or None,
     }
-    if with_snippet:
-        item["snippet"] = row["snippet"] or None
-    return item
 
 
-async def list_conversations(
+async def list_conversations_json(
     *,
-    pool: asyncpg.Pool,
+    pool: HistoryPool,
     user_id: str,
     limit: int,
     offset: int,
-    before: Cursor | None = None,
-    query: str | None = None,
-) -> dict[str, Any]:
-    """One page of the user's conversations (newest first), or of matches for ``query``."""
+    before: KeysetCursor | None = None,
+) -> bytes:
+    """One page of the user's conversations (newest first), as the response's JSON bytes.
+
+    The shape is ``ConversationPage`` without ``snippet``s; PostgreSQL renders the rows (the
+    hot path of the API: no per-row decoding, validation or serialisation in Python)."""
     # One row more than asked tells whether there is a next page.
-    skip = offset + before.offset if isinstance(before, SearchCursor) else offset
-    args: list[Any] = [user_id, limit + 1, skip]
-    if query is not None:
-        statement = _SEARCH
-        args.append(query)
-    elif isinstance(before, KeysetCursor):
-        statement = _LIST_AFTER
+    args: list[Any] = [user_id, limit + 1, offset]
+    statement = _LIST_JSON
+    if before is not None:
+        statement = _LIST_JSON_AFTER
         args += [before.sort_at, before.conversation_id]
-    else:
-        statement = _LIST
     async with _connect(pool) as connection:
-        rows = await connection.fetch(statement, *args)
+        row = await connection.fetchrow(statement, *args)
+    assert row is not None  # an aggregate always returns one row
+    next_cursor = "null"
+    if row["fetched"] > limit:
+        # base64url: nothing in it needs escaping inside a JSON string.
+        next_cursor = f'"{encode_keyset_cursor(row["last_sort_at"], row["last_id"])}"'
+    logger.debug("history list user=%s rows=%d", user_id, min(row["fetched"], limit))
+    return (
+        f'{{"conversations":{row["items"]},"total":{row["total"]},"limit":{limit},'
+        f'"offset":{offset},"next_cursor":{next_cursor}}}'
+    ).encode()
+
+
+async def search_conversations(
+    *,
+    pool: HistoryPool,
+    user_id: str,
+    query: str,
+    limit: int,
+    offset: int,
+    before: SearchCursor | None = None,
+) -> dict[str, Any]:
+    """One page of the user's conversations matching ``query``, best first, with snippets."""
+    skip = offset + before.offset if before is not None else offset
+    async with _connect(pool) as connection:
+        rows = await connection.fetch(_SEARCH, user_id, limit + 1, skip, query)
     total = rows[0]["total"] if rows else 0
     page = [row for row in rows if row["id"] is not None]
     more = len(page) > limit
     page = page[:limit]
-    next_cursor = None
-    if more and query is not None:
-        next_cursor = encode_search_cursor(skip + limit)
-    elif more:
-        next_cursor = encode_keyset_cursor(page[-1]["sort_at"], page[-1]["id"])
-    logger.debug("history list user=%s rows=%d search=%s", user_id, len(page), query is not None)
+    logger.debug("history search user=%s rows=%d", user_id, len(page))
     return {
-        "conversations": [_summary(row, with_snippet=query is not None) for row in page],
+        "conversations": [_summary(row) for row in page],
         "total": total,
         "limit": limit,
         "offset": offset,
-        "next_cursor": next_cursor,
+        "next_cursor": encode_search_cursor(skip + limit) if more else None,
     }
 
 
@@ -256,7 +299,7 @@ def _detail(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def get_conversation(
-    *, pool: asyncpg.Pool, user_id: str, conversation_id: uuid.UUID
+    *, pool: HistoryPool, user_id: str, conversation_id: uuid.UUID
 ) -> dict[str, Any]:
     """The conversation with its messages; ConversationNotFound unless it is the user's."""
     async with _connect(pool) as connection:
@@ -280,7 +323,7 @@ _PROFILE = """
     """
 
 
-async def get_profile(*, pool: asyncpg.Pool, user_id: str) -> dict[str, Any]:
+async def get_profile(*, pool: HistoryPool, user_id: str) -> dict[str, Any]:
     """The guide's profile fields and conversation stats; UserNotFound without a user row."""
     async with _connect(pool) as connection:
         row = await connection.fetchrow(_PROFILE, user_id)
@@ -313,7 +356,7 @@ _EXPORT_NEXT = (
 
 
 async def iter_conversation_batches(
-    *, pool: asyncpg.Pool, user_id: str, batch_size: int
+    *, pool: HistoryPool, user_id: str, batch_size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """All of the user's conversations with messages, newest first, ``batch_size`` at a time.
 
@@ -339,7 +382,7 @@ _DELETE = "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id
 
 async def delete_conversation(
     *,
-    pool: asyncpg.Pool,
+    pool: HistoryPool,
     redis: aioredis.Redis,
     user_id: str,
     conversation_id: uuid.UUID,

@@ -9,7 +9,10 @@ lifespan (asyncpg connections belong to one event loop) and kept on ``app.state`
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -36,7 +39,29 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     autocommit and set no session state, so there is nothing to reset."""
 
 
-async def create_history_pool(settings: ServiceSettings) -> asyncpg.Pool:
+class HistoryPool:
+    """asyncpg's pool, with connections handed out in the order requests asked for them.
+
+    asyncpg's own pool gives a released connection to whichever task asks next, and a woken
+    waiter that finds it taken queues again at the back: with 32 clients on 5 connections, a
+    few unlucky requests waited 100-300 ms while the median was 9 ms. A fair semaphore sized to
+    the pool admits requests first come, first served; past it a connection is always free.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, size: int) -> None:
+        self._pool = pool
+        self._turns = asyncio.Semaphore(size)
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._turns, self._pool.acquire() as connection:
+            yield connection
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def create_history_pool(settings: ServiceSettings) -> HistoryPool:
     """A lazily connecting pool: no connection is opened until the first request, so the app
     starts (and /health reports the database) even while PostgreSQL is down."""
     url = libpq_url(settings.identity_database_url)
@@ -59,4 +84,4 @@ async def create_history_pool(settings: ServiceSettings) -> asyncpg.Pool:
     if not local and "sslmode" not in url and "ssl=" not in url:
         options["ssl"] = "require"
     pool: asyncpg.Pool = await asyncpg.create_pool(url, **options)
-    return pool
+    return HistoryPool(pool, size=settings.identity_db_pool_size)

@@ -10,8 +10,6 @@ import pytest
 from history_factories import USER_A, USER_B, create_user
 from sqlalchemy import Engine
 
-from app.main import create_app, lifespan
-
 
 @pytest.fixture
 def users(clean_database: Engine) -> Engine:
@@ -24,6 +22,11 @@ def users(clean_database: Engine) -> Engine:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on a fresh app whose lifespan (engines, Redis) is running."""
+    # Imported here, not at the top: `pytest tests/history` loads this conftest before the test
+    # plugin points the settings at the test database, and importing app.main builds the
+    # module-level app, which reads (and caches) the settings.
+    from app.main import create_app, lifespan
+
     app = create_app()
     async with lifespan(app):
         transport = httpx.ASGITransport(app=app)
