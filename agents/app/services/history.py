@@ -25,7 +25,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.services.identity_db_async import HistoryPool
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.services.redis_keys import (
+    ARCHIVE_DUE_KEY,
+    ARCHIVE_LEASED_KEY,
+    messages_key,
+    session_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -377,7 +382,18 @@ async def iter_conversation_batches(
         statement = _EXPORT_NEXT
 
 
-_DELETE = "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id"
+# The tombstone is written in the same statement as the DELETE (also for a conversation that
+# only lives in Redis yet): an archiver that read it just before will not write it back.
+_DELETE = """
+WITH gone AS (
+    DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id
+), tombstone AS (
+    INSERT INTO conversation_tombstones (id)
+    SELECT $1 WHERE $3 OR EXISTS (SELECT 1 FROM gone)
+    ON CONFLICT (id) DO NOTHING
+)
+SELECT id FROM gone
+"""
 
 
 async def delete_conversation(
@@ -396,11 +412,12 @@ async def delete_conversation(
     live_owner, live = await _live_session(redis, key)
     if live_owner and live_owner != user_id:
         raise ConversationNotFound()
-    if live and live_owner == user_id:
+    owns_live = live and live_owner == user_id
+    if owns_live:
         await _delete_live(redis, key)
     async with _connect(pool) as connection:
-        deleted = await connection.fetchrow(_DELETE, conversation_id, user_id)
-    if deleted is None and not (live and live_owner == user_id):
+        deleted = await connection.fetchrow(_DELETE, conversation_id, user_id, owns_live)
+    if deleted is None and not owns_live:
         raise ConversationNotFound()
     if deleted is not None and live and not live_owner:
         # An anonymous live copy of a conversation archived under this user.
@@ -426,6 +443,7 @@ async def _delete_live(redis: aioredis.Redis, key: str) -> None:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.delete(session_key(key), messages_key(key))
             pipe.zrem(ARCHIVE_DUE_KEY, key)
+            pipe.zrem(ARCHIVE_LEASED_KEY, key)
             await pipe.execute()
     except (RedisError, OSError) as exc:
         logger.error("history redis error: %s", type(exc).__name__)

@@ -18,7 +18,7 @@ from history_factories import (
     message,
 )
 from redis import Redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 
@@ -95,6 +95,15 @@ def _live(redis_client: Redis, conversation_id: uuid.UUID, owner: str) -> str:
     return key
 
 
+def _tombstoned(engine: Engine, key: object) -> bool:
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT count(*) FROM conversation_tombstones WHERE id = CAST(:id AS uuid)"),
+            {"id": str(key)},
+        ).scalar()
+    return bool(found)
+
+
 def _live_exists(redis_client: Redis, key: str) -> bool:
     keys = redis_client.exists(session_key(key), messages_key(key))
     return bool(keys) or redis_client.zscore(ARCHIVE_DUE_KEY, key) is not None
@@ -114,6 +123,8 @@ async def test_delete_removes_the_row_and_the_live_copy(
     assert not _live_exists(redis_client, key)
     assert conversation_exists(users, kept)
     assert _live_exists(redis_client, other_key)
+    assert _tombstoned(users, conversation_id)
+    assert not _tombstoned(users, kept)
     again = await client.delete(f"{BASE}/conversations/{conversation_id}", headers=auth(USER_A))
     assert again.status_code == 404
 
@@ -122,9 +133,13 @@ async def test_delete_of_a_live_only_conversation(
     client: httpx.AsyncClient, users: Engine, redis_client: Redis
 ) -> None:
     key = _live(redis_client, uuid.uuid4(), USER_A)
+    redis_client.zadd("archive:leased", {key: 1e12})  # an archiver holds it right now
     response = await client.delete(f"{BASE}/conversations/{key}", headers=auth(USER_A))
     assert response.status_code == 204
     assert not _live_exists(redis_client, key)
+    assert redis_client.zscore("archive:leased", key) is None
+    # Its worker's late write will find the tombstone and write nothing.
+    assert _tombstoned(users, key)
 
 
 async def test_delete_of_an_anonymous_live_conversation_is_404(
@@ -134,6 +149,7 @@ async def test_delete_of_an_anonymous_live_conversation_is_404(
     response = await client.delete(f"{BASE}/conversations/{key}", headers=auth(USER_A))
     assert response.status_code == 404
     assert _live_exists(redis_client, key)
+    assert not _tombstoned(users, key)
 
 
 async def test_delete_of_own_archived_row_also_clears_an_anonymous_live_copy(
@@ -156,6 +172,7 @@ async def test_delete_when_a_live_session_names_another_user_deletes_nothing(
     assert response.status_code == 404
     assert conversation_exists(users, conversation_id)
     assert _live_exists(redis_client, key)
+    assert not _tombstoned(users, conversation_id)
 
 
 async def test_profile_has_the_guide_fields_and_stats(
