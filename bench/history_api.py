@@ -192,7 +192,7 @@ BARE_APP = textwrap.dedent(
         return {"status": "ok"}
 
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-                access_log=False)
+                access_log=False, loop="uvloop", http="httptools")
     """
 )
 
@@ -364,6 +364,10 @@ def main() -> int:
                     "--log-level",
                     "warning",
                     "--no-access-log",
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
                 ],
                 port=agents_port,
                 env=env,

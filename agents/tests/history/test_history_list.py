@@ -47,6 +47,34 @@ async def test_rows_have_the_contract_shape_and_count_messages(
     ]
 
 
+async def test_page_renders_values_exactly_as_the_detail_route_does(
+    client: httpx.AsyncClient, users: Engine
+) -> None:
+    # The list body is built by PostgreSQL, the detail body by pydantic: the same row must come
+    # out the same (microseconds, a null workflow-free row, unicode and nested metadata).
+    metadata = {"source": "tést ✓", "nested": {"n": [1, 2.5, None, True]}, "quote": 'a"b\\c'}
+    stamped = create_conversation(
+        users, USER_A, started_at=BASE_TIME + timedelta(microseconds=123), metadata=metadata
+    )
+    undated = create_conversation(users, USER_A, started_at=None, created_at=BASE_TIME)
+    with users.begin() as connection:
+        connection.execute(
+            text("UPDATE conversations SET workflow_name = NULL, metadata = NULL WHERE id = :id"),
+            {"id": undated},
+        )
+    page = (await client.get(URL, headers=auth(USER_A))).json()["conversations"]
+    assert [row["id"] for row in page] == [str(stamped), str(undated)]
+    assert page[0]["started_at"] == "2024-05-01T12:00:00.000123Z"
+    assert page[0]["metadata"] == metadata
+    assert page[1]["workflow"] is None
+    assert page[1]["started_at"] is None
+    assert page[1]["metadata"] is None
+    for row in page:
+        detail = (await client.get(f"{URL}/{row['id']}", headers=auth(USER_A))).json()
+        for key in ("id", "workflow", "started_at", "ended_at", "metadata"):
+            assert row[key] == detail[key], key
+
+
 async def test_newest_first_with_null_started_at_ordered_by_created_at(
     client: httpx.AsyncClient, users: Engine
 ) -> None:
