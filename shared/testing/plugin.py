@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -115,6 +116,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for name in ("DATABASE_URL", "LLM_API_KEY", "SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET"):
         os.environ.pop(name, None)
+    # A conftest that imported a service before this hook ran may have cached settings read
+    # from the developer's environment; forget them so every later read sees the private stores.
+    config_module = sys.modules.get("app.config")
+    cached = getattr(config_module, "get_settings", None)
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from app.api.auth import authenticate, bearer_scheme
 from app.api.deps import RedisDep
 from app.schemas.history import ConversationDetail, ConversationPage, ErrorBody, UserProfile
-from app.services import history
+from app.services import history, history_delete
 from app.services.history_export import export_filename, render_markdown, start_export
 from app.services.identity_db_async import HistoryPool
 
@@ -150,7 +150,7 @@ async def delete_conversation(
     access: OwnHistory, conversation_id: uuid.UUID, redis: RedisDep
 ) -> Response:
     """Delete one conversation: archived (PostgreSQL) and live (Redis) copies."""
-    await history.delete_conversation(
+    await history_delete.delete_conversation(
         pool=access.pool,
         redis=redis,
         user_id=access.user_id,

@@ -21,16 +21,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from app.services.identity_db_async import HistoryPool
-from app.services.redis_keys import (
-    ARCHIVE_DUE_KEY,
-    ARCHIVE_LEASED_KEY,
-    messages_key,
-    session_key,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +111,7 @@ def decode_cursor(value: str) -> Cursor:
 
 
 @asynccontextmanager
-async def _connect(pool: HistoryPool) -> AsyncIterator[asyncpg.Connection]:
+async def connect(pool: HistoryPool) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection; driver and network failures become HistoryUnavailable (503)."""
     try:
         async with pool.acquire() as connection:
@@ -245,7 +237,7 @@ async def list_conversations_json(
     if before is not None:
         statement = _LIST_JSON_AFTER
         args += [before.sort_at, before.conversation_id]
-    async with _connect(pool) as connection:
+    async with connect(pool) as connection:
         row = await connection.fetchrow(statement, *args)
     assert row is not None  # an aggregate always returns one row
     next_cursor = "null"
@@ -270,7 +262,7 @@ async def search_conversations(
 ) -> dict[str, Any]:
     """One page of the user's conversations matching ``query``, best first, with snippets."""
     skip = offset + before.offset if before is not None else offset
-    async with _connect(pool) as connection:
+    async with connect(pool) as connection:
         rows = await connection.fetch(_SEARCH, user_id, limit + 1, skip, query)
     total = rows[0]["total"] if rows else 0
     page = [row for row in rows if row["id"] is not None]
@@ -307,7 +299,7 @@ async def get_conversation(
     *, pool: HistoryPool, user_id: str, conversation_id: uuid.UUID
 ) -> dict[str, Any]:
     """The conversation with its messages; ConversationNotFound unless it is the user's."""
-    async with _connect(pool) as connection:
+    async with connect(pool) as connection:
         row = await connection.fetchrow(_DETAIL, conversation_id, user_id)
     if row is None:
         raise ConversationNotFound()
@@ -330,7 +322,7 @@ _PROFILE = """
 
 async def get_profile(*, pool: HistoryPool, user_id: str) -> dict[str, Any]:
     """The guide's profile fields and conversation stats; UserNotFound without a user row."""
-    async with _connect(pool) as connection:
+    async with connect(pool) as connection:
         row = await connection.fetchrow(_PROFILE, user_id)
     if row is None:
         raise UserNotFound()
@@ -371,7 +363,7 @@ async def iter_conversation_batches(
     args: list[Any] = [user_id, batch_size]
     statement = _EXPORT_FIRST
     while True:
-        async with _connect(pool) as connection:
+        async with connect(pool) as connection:
             rows = await connection.fetch(statement, *args)
         if not rows:
             return
@@ -380,71 +372,3 @@ async def iter_conversation_batches(
             return
         args = [user_id, batch_size, rows[-1]["sort_at"], rows[-1]["id"]]
         statement = _EXPORT_NEXT
-
-
-# The tombstone is written in the same statement as the DELETE (also for a conversation that
-# only lives in Redis yet): an archiver that read it just before will not write it back.
-_DELETE = """
-WITH gone AS (
-    DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id
-), tombstone AS (
-    INSERT INTO conversation_tombstones (id)
-    SELECT $1 WHERE $3 OR EXISTS (SELECT 1 FROM gone)
-    ON CONFLICT (id) DO NOTHING
-)
-SELECT id FROM gone
-"""
-
-
-async def delete_conversation(
-    *,
-    pool: HistoryPool,
-    redis: aioredis.Redis,
-    user_id: str,
-    conversation_id: uuid.UUID,
-) -> None:
-    """Delete the user's conversation from PostgreSQL and, if live, from Redis.
-
-    A live session that names another user wins over everything: 404 and nothing deleted. The
-    user's own live session is removed from Redis first, so the archiver cannot write it back.
-    """
-    key = str(conversation_id)
-    live_owner, live = await _live_session(redis, key)
-    if live_owner and live_owner != user_id:
-        raise ConversationNotFound()
-    owns_live = live and live_owner == user_id
-    if owns_live:
-        await _delete_live(redis, key)
-    async with _connect(pool) as connection:
-        deleted = await connection.fetchrow(_DELETE, conversation_id, user_id, owns_live)
-    if deleted is None and not owns_live:
-        raise ConversationNotFound()
-    if deleted is not None and live and not live_owner:
-        # An anonymous live copy of a conversation archived under this user.
-        await _delete_live(redis, key)
-    logger.info("history delete user=%s conversation=%s", user_id, conversation_id)
-
-
-async def _live_session(redis: aioredis.Redis, key: str) -> tuple[str | None, bool]:
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.hget(session_key(key), "user_id")
-            pipe.exists(session_key(key), messages_key(key))
-            owner, exists = await pipe.execute()
-    except (RedisError, OSError) as exc:
-        logger.error("history redis error: %s", type(exc).__name__)
-        raise HistoryUnavailable() from exc
-    return owner, bool(exists)
-
-
-async def _delete_live(redis: aioredis.Redis, key: str) -> None:
-    try:
-        # Not MULTI: archive:due lives in another cluster slot than the conversation's keys.
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.delete(session_key(key), messages_key(key))
-            pipe.zrem(ARCHIVE_DUE_KEY, key)
-            pipe.zrem(ARCHIVE_LEASED_KEY, key)
-            await pipe.execute()
-    except (RedisError, OSError) as exc:
-        logger.error("history redis error: %s", type(exc).__name__)
-        raise HistoryUnavailable() from exc
