@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from starlette.testclient import WebSocketTestSession
 from tests.chat_factories import (
     create_archived_conversation,
@@ -367,6 +367,27 @@ def test_archived_conversation_resumes_only_for_its_owner(
         started = start(ws, conversation_id, token=token_for(SHOP))
         assert started["resumed"] is True
         assert [m["content"] for m in started["messages"]] == [m["content"] for m in archived]
+
+
+def test_a_deleted_conversation_cannot_be_started_again_under_its_id(
+    client: TestClient, redis_client: redis.Redis, clean_database: Engine
+) -> None:
+    # A stale tab of a conversation its owner deleted: the archiver would skip the id forever,
+    # so whatever was said under it would be lost. The client is told to start a new one.
+    conversation_id = new_id()
+    with clean_database.begin() as connection:
+        connection.execute(
+            text("INSERT INTO conversation_tombstones (id) VALUES (CAST(:id AS uuid))"),
+            {"id": conversation_id},
+        )
+    for token in (None, token_for(SHOP)):
+        with client.websocket_connect(f"/ws/chat/{conversation_id}") as ws:
+            ws.send_json(start_frame(conversation_id, token=token))
+            assert ws.receive_json() == {
+                "type": "error",
+                "text": "this conversation was deleted; start a new one",
+            }
+    assert redis_client.dbsize() == 0
 
 
 def test_end_conversation_ends_and_queues_archival_now(

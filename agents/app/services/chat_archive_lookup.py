@@ -15,10 +15,20 @@ from starlette.concurrency import run_in_threadpool
 
 TOPIC_MAX_CHARS = 80
 
+# One round trip answers both "is it archived?" and "did its owner delete it?".
 _FIND_CONVERSATION = text(
-    "SELECT id, user_id, merchant_id, workflow_name, started_at, ended_at, messages "
-    "FROM conversations WHERE id = CAST(:conversation_id AS uuid)"
+    """
+    SELECT c.id, c.user_id, c.merchant_id, c.workflow_name, c.started_at, c.ended_at, c.messages,
+           EXISTS (SELECT 1 FROM conversation_tombstones t WHERE t.id = w.id) AS deleted
+      FROM (SELECT CAST(:conversation_id AS uuid) AS id) AS w
+      LEFT JOIN conversations AS c ON c.id = w.id
+    """
 )
+
+
+class DeletedConversationError(Exception):
+    """Its owner deleted it: it must not come back to life under the same id."""
+
 
 # The newest archived conversation of the user, other than the current one, and its first user
 # message (found inside PostgreSQL, so only one short string crosses the wire).
@@ -74,8 +84,10 @@ def find_archived_conversation(
     *, engine: Engine, conversation_id: str
 ) -> ArchivedConversation | None:
     with engine.connect() as connection:
-        row = connection.execute(_FIND_CONVERSATION, {"conversation_id": conversation_id}).first()
-    if row is None:
+        row = connection.execute(_FIND_CONVERSATION, {"conversation_id": conversation_id}).one()
+    if row.deleted:
+        raise DeletedConversationError(conversation_id)
+    if row.id is None:
         return None
     messages = row.messages if isinstance(row.messages, list) else []
     return ArchivedConversation(

@@ -30,6 +30,7 @@ from app.schemas.chat import (
     StoredMessage,
 )
 from app.services.chat_archive_lookup import (
+    DeletedConversationError,
     find_archived_conversation_async,
     previous_conversation_async,
 )
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 NOT_FOUND = "conversation not found"
 NOT_STARTED = "send a 'start' frame first"
 ENDED = "this conversation has ended; start a new one"
+DELETED = "this conversation was deleted; start a new one"
 BUSY = "the conversation is busy; please try again"
 
 
@@ -208,9 +210,14 @@ class ChatConnection:
     async def _create(
         self, conversation_id: str, workflow: str, claims: TokenClaims | None
     ) -> tuple[LiveSession, list[dict[str, Any]], bool]:
-        archived = await find_archived_conversation_async(
-            engine=self._engine, conversation_id=conversation_id
-        )
+        try:
+            archived = await find_archived_conversation_async(
+                engine=self._engine, conversation_id=conversation_id
+            )
+        except DeletedConversationError:
+            # A stale tab of a deleted conversation: the archiver would skip it forever, so
+            # anything said under this id would be lost; make the client start a new one.
+            raise ChatError(DELETED) from None
         if archived is None:
             session = await self._sessions.create_session(
                 conversation_id=conversation_id, workflow=workflow, **_identity(claims)
