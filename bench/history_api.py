@@ -23,6 +23,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -183,18 +184,24 @@ def free_port() -> int:
 
 BARE_APP = textwrap.dedent(
     """
-    import sys, uvicorn
     from fastapi import FastAPI
+
     app = FastAPI()
+
 
     @app.get("/bare")
     async def bare() -> dict[str, str]:
         return {"status": "ok"}
-
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-                access_log=False, loop="uvloop", http="httptools")
     """
 )
+
+
+def uvicorn_command(app: str, *, port: int, workers: int) -> list[str]:
+    """The same server settings for both apps, so the bare app stays a fair ceiling."""
+    return [
+        sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+    ]  # fmt: skip
 
 
 def start_server(
@@ -323,6 +330,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn workers for both apps (same for each)"
+    )
     args = parser.parse_args()
     if args.users < 1 or args.conversations < args.users:
         parser.error("need --users >= 1 and --conversations >= --users")
@@ -352,23 +362,11 @@ def main() -> int:
             "LOG_LEVEL": "WARNING",
         }
         agents_port, bare_port = free_port(), free_port()
+        bare_dir = Path(tempfile.mkdtemp(prefix="hirecj-bare-"))
+        (bare_dir / "bare_app.py").write_text(BARE_APP)
         servers.append(
             start_server(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.main:app",
-                    "--port",
-                    str(agents_port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                ],
+                uvicorn_command("app.main:app", port=agents_port, workers=args.workers),
                 port=agents_port,
                 env=env,
                 cwd=REPO / "agents",
@@ -376,7 +374,10 @@ def main() -> int:
         )
         servers.append(
             start_server(
-                [sys.executable, "-c", BARE_APP, str(bare_port)], port=bare_port, env=env, cwd=REPO
+                uvicorn_command("bare_app:app", port=bare_port, workers=args.workers),
+                port=bare_port,
+                env=env,
+                cwd=bare_dir,
             )
         )
         targets = sample_targets(url, args.users, 2000)
