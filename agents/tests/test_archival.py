@@ -4,11 +4,11 @@ acks, leases, user linking, and data PostgreSQL refuses."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, text
+from tests.chat_factories import create_user
 from tests.test_archival_helpers import (
     archived,
     contents,
@@ -24,27 +24,10 @@ from shared.ids import user_id_for_shop
 
 
 @pytest.fixture
-async def aredis(redis_url: str, redis_client: object) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def archiver(aredis: aioredis.Redis, database_url: str, clean_database: Engine):  # type: ignore[no-untyped-def]
     instance = make_archiver(aredis, database_url)
     yield instance
     await instance.close()
-
-
-def create_user(engine: Engine, shop: str) -> str:
-    user_id = user_id_for_shop(shop)
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO users (id, shop_domain) VALUES (:id, :shop)"),
-            {"id": user_id, "shop": shop},
-        )
-    return user_id
 
 
 async def test_archive_continue_archive_keeps_every_message_in_order(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,13 +30,6 @@ from app.config import get_settings
 from app.main import create_app
 from app.services.archive_queue import ARCHIVE_LEASED_KEY
 from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
-
-
-@pytest.fixture
-async def aredis(redis_url: str, redis_client: object) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def archived_rows(engine: Engine) -> dict[str, int]:
