@@ -19,6 +19,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.settings import ServiceSettings
+
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SECRET_PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
@@ -78,11 +80,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def configure_logging(
-    *, service: str, level: str = "INFO", fmt: str = "auto", environment: str = "development"
-) -> None:
-    """Install one handler on the root logger (idempotent: safe to call per app instance)."""
-    use_json = fmt == "json" or (fmt == "auto" and environment == "production")
+def configure_logging(*, service: str, settings: ServiceSettings) -> None:
+    """Install one handler on the root logger (idempotent: safe to call per app instance).
+
+    LOG_FORMAT=auto means JSON in production and readable lines elsewhere.
+    """
+    fmt = settings.log_format
+    use_json = fmt == "json" or (fmt == "auto" and settings.environment == "production")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
@@ -98,7 +102,7 @@ def configure_logging(
             root.removeHandler(existing)
     handler._hirecj = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(settings.log_level)
     # httpx logs every request's full URL at INFO; query strings may carry search words or codes.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # uvicorn's access log prints full URLs (query strings included); our middleware logs paths.

@@ -32,12 +32,7 @@ logger = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(
-        service="agents",
-        level=settings.log_level,
-        fmt=settings.log_format,
-        environment=settings.environment,
-    )
+    configure_logging(service="agents", settings=settings)
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
     app.state.history_pool = await create_history_pool(settings)

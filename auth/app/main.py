@@ -22,12 +22,7 @@ from shared.redis_client import create_async_redis
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(
-        service="auth",
-        level=settings.log_level,
-        fmt=settings.log_format,
-        environment=settings.environment,
-    )
+    configure_logging(service="auth", settings=settings)
     # Fail at start-up, not at the first install, when the encryption key is not a Fernet key.
     token_cipher(settings)
     get_engine()

@@ -150,12 +150,7 @@ async def _bounded(archiver: ConversationArchiver, args: argparse.Namespace) -> 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = get_settings()
-    configure_logging(
-        service="archiver",
-        level=settings.log_level,
-        fmt=settings.log_format,
-        environment=settings.environment,
-    )
+    configure_logging(service="archiver", settings=settings)
 
     async def guarded() -> int:
         task = asyncio.current_task()

@@ -163,12 +163,7 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = get_settings()
-    configure_logging(
-        service="maintenance",
-        level=settings.log_level,
-        fmt=settings.log_format,
-        environment=settings.environment,
-    )
+    configure_logging(service="maintenance", settings=settings)
     engine = get_engine()
     try:
         summary = run(args, engine=engine, retention_days=settings.conversation_retention_days)
