@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from app.api.auth import CurrentUser as CurrentUser
 from app.config import Settings, get_settings
+from app.services.session_manager import SessionManager
 
 
 def _redis(request: Request) -> aioredis.Redis:
@@ -16,5 +17,11 @@ def _redis(request: Request) -> aioredis.Redis:
     return client
 
 
+def _chat_sessions(request: Request) -> SessionManager:
+    sessions: SessionManager = request.app.state.chat_sessions
+    return sessions
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
+ChatSessionsDep = Annotated[SessionManager, Depends(_chat_sessions)]

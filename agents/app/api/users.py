@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from app.api.auth import authenticate, bearer_scheme
-from app.api.deps import RedisDep
+from app.api.deps import ChatSessionsDep
 from app.schemas.history import ConversationDetail, ConversationPage, ErrorBody, UserProfile
 from app.services import history, history_delete
 from app.services.history_export import export_filename, render_markdown, start_export
@@ -147,12 +147,12 @@ async def get_conversation(
     responses={404: _404_CONVERSATION},
 )
 async def delete_conversation(
-    access: OwnHistory, conversation_id: uuid.UUID, redis: RedisDep
+    access: OwnHistory, conversation_id: uuid.UUID, sessions: ChatSessionsDep
 ) -> Response:
     """Delete one conversation: archived (PostgreSQL) and live (Redis) copies."""
     await history_delete.delete_conversation(
         pool=access.pool,
-        redis=redis,
+        sessions=sessions,
         user_id=access.user_id,
         conversation_id=conversation_id,
     )

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.services.history import ConversationNotFound, HistoryUnavailable, connect
 from app.services.identity_db_async import HistoryPool
-from app.services.redis_keys import (
-    ARCHIVE_DUE_KEY,
-    ARCHIVE_LEASED_KEY,
-    messages_key,
-    session_key,
-)
+from app.services.session_manager import ConversationBusy, SessionManager
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The tombstone is written in the same statement as the DELETE (also for a conversation that
 # only lives in Redis yet): an archiver that read it just before will not write it back.
@@ -36,7 +33,7 @@ SELECT id FROM gone
 async def delete_conversation(
     *,
     pool: HistoryPool,
-    redis: aioredis.Redis,
+    sessions: SessionManager,
     user_id: str,
     conversation_id: uuid.UUID,
 ) -> None:
@@ -46,42 +43,26 @@ async def delete_conversation(
     user's own live session is removed from Redis first, so the archiver cannot write it back.
     """
     key = str(conversation_id)
-    live_owner, live = await _live_session(redis, key)
+    live_owner, live = await _redis_call(sessions.live_owner(conversation_id=key))
     if live_owner and live_owner != user_id:
         raise ConversationNotFound()
     owns_live = live and live_owner == user_id
     if owns_live:
-        await _delete_live(redis, key)
+        await _redis_call(sessions.delete_live_conversation(conversation_id=key))
     async with connect(pool) as connection:
         deleted = await connection.fetchrow(_DELETE, conversation_id, user_id, owns_live)
     if deleted is None and not owns_live:
         raise ConversationNotFound()
     if deleted is not None and live and not live_owner:
         # An anonymous live copy of a conversation archived under this user.
-        await _delete_live(redis, key)
+        await _redis_call(sessions.delete_live_conversation(conversation_id=key))
     logger.info("history delete user=%s conversation=%s", user_id, conversation_id)
 
 
-async def _live_session(redis: aioredis.Redis, key: str) -> tuple[str | None, bool]:
+async def _redis_call(call: Awaitable[T]) -> T:
+    """Redis unreachable, or a chat writing to the conversation without pause: 503, retry."""
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.hget(session_key(key), "user_id")
-            pipe.exists(session_key(key), messages_key(key))
-            owner, exists = await pipe.execute()
-    except (RedisError, OSError) as exc:
-        logger.error("history redis error: %s", type(exc).__name__)
-        raise HistoryUnavailable() from exc
-    return owner, bool(exists)
-
-
-async def _delete_live(redis: aioredis.Redis, key: str) -> None:
-    try:
-        # Not MULTI: archive:due lives in another cluster slot than the conversation's keys.
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.delete(session_key(key), messages_key(key))
-            pipe.zrem(ARCHIVE_DUE_KEY, key)
-            pipe.zrem(ARCHIVE_LEASED_KEY, key)
-            await pipe.execute()
-    except (RedisError, OSError) as exc:
+        return await call
+    except (RedisError, OSError, ConversationBusy) as exc:
         logger.error("history redis error: %s", type(exc).__name__)
         raise HistoryUnavailable() from exc

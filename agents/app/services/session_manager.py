@@ -149,6 +149,18 @@ class SessionManager:
         data = _strings(await self._redis.hgetall(session_key(conversation_id)))
         return LiveSession.from_hash(data) if _is_complete(data) else None
 
+    async def live_owner(self, *, conversation_id: str) -> tuple[str | None, bool]:
+        """Who the live copy names as its user ("" when anonymous), and whether any key exists.
+
+        Unlike ``get_session`` this also sees a partial copy (a hash without its start time, or
+        messages alone), so a delete can remove whatever is left of it.
+        """
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(session_key(conversation_id), "user_id")
+            pipe.exists(session_key(conversation_id), messages_key(conversation_id))
+            owner, exists = await pipe.execute()
+        return owner, bool(exists)
+
     async def get_messages(self, *, conversation_id: str) -> list[dict[str, Any]]:
         raw = await self._redis.lrange(messages_key(conversation_id), 0, -1)
         return [json.loads(item) for item in raw]
@@ -269,8 +281,8 @@ class SessionManager:
     ) -> bool:
         """Drop a conversation from Redis (both keys and its archive-index entry).
 
-        With ``expected_version`` it deletes only if nothing was written since that version (the
-        archiver's "archived this exact state" check). True when deleted.
+        With ``expected_version`` it deletes only if nothing was written since that version.
+        True when deleted; ConversationBusy when chat writes keep winning the race.
         """
         skey = session_key(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:

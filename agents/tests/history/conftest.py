@@ -25,10 +25,11 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     # Imported here, not at the top: `pytest tests/history` loads this conftest before the test
     # plugin points the settings at the test database, and importing app.main builds the
     # module-level app, which reads (and caches) the settings.
-    from app.main import create_app, lifespan
+    from app.main import create_app
 
     app = create_app()
-    async with lifespan(app):
+    # The app's whole lifespan, routers' included (the chat router's owns the session manager).
+    async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
