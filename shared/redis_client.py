@@ -34,7 +34,8 @@ def create_async_redis(url: str, *, max_connections: int = 100, **overrides: Any
     pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=10, **{**_options(url), **overrides}
     )
-    return aioredis.Redis(connection_pool=pool)
+    # from_pool: the client owns the pool, so aclose() also closes its connections.
+    return aioredis.Redis.from_pool(pool)
 
 
 def create_redis(url: str, **overrides: Any) -> redis.Redis:
