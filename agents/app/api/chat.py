@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from redis.exceptions import RedisError
@@ -33,12 +32,12 @@ from app.services.chat_service import ChatConnection, ChatError
 from app.services.identity_db import get_engine
 from app.services.responders import create_responder
 from app.services.session_manager import SessionManager
+from shared.redis_client import create_async_redis
 from shared.settings import token_secrets
 
 logger = logging.getLogger(__name__)
 
 CHAT_REDIS_CONNECTIONS = 100
-CHAT_REDIS_WAIT_SECONDS = 10
 UNAVAILABLE = "CJ is briefly unavailable; please try again in a moment"
 
 # Frame handlers that outlive a dropped socket; kept referenced until they finish.
@@ -49,7 +48,9 @@ _in_flight: set[asyncio.Task[list[BaseModel]]] = set()
 async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the app's session manager and responder (runs inside the app's lifespan)."""
     settings = get_settings()
-    chat_redis = _blocking_client(app.state.redis)
+    # Its own pool (every chat write holds a connection for its WATCH/MULTI/EXEC), so a burst
+    # of chat traffic waits for chat connections and never starves the history API's.
+    chat_redis = create_async_redis(settings.redis_url, max_connections=CHAT_REDIS_CONNECTIONS)
     app.state.chat_sessions = SessionManager(
         chat_redis,
         ttl_seconds=settings.redis_session_ttl,
@@ -63,24 +64,7 @@ async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
         if _in_flight:
             await asyncio.gather(*_in_flight, return_exceptions=True)
         await app.state.responder.aclose()
-        await chat_redis.connection_pool.disconnect()
-
-
-def _blocking_client(shared_client: aioredis.Redis) -> aioredis.Redis:
-    """A client like the app's, whose pool makes a burst of writes wait for a connection.
-
-    Every chat write holds a connection for its WATCH/MULTI/EXEC; the default pool raises
-    "Too many connections" past its limit, which at a few hundred busy sockets would turn a busy
-    moment into errors. Its own pool also keeps chat traffic from starving the history API.
-    """
-    pool = shared_client.connection_pool
-    blocking = aioredis.BlockingConnectionPool(
-        connection_class=pool.connection_class,
-        max_connections=CHAT_REDIS_CONNECTIONS,
-        timeout=CHAT_REDIS_WAIT_SECONDS,
-        **pool.connection_kwargs,
-    )
-    return aioredis.Redis(connection_pool=blocking)
+        await chat_redis.aclose()
 
 
 router = APIRouter(tags=["chat"], lifespan=chat_lifespan)
