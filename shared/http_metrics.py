@@ -6,7 +6,7 @@ bound, so the label is the matched route's template (``/api/v1/users/{user_id}/p
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,7 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 REQUESTS = Counter(
     "hirecj_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -29,7 +29,7 @@ LATENCY = Histogram(
 )
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The matched path with each parameter's value put back as ``{name}``.
 
     Rebuilt from the request path, not read from the route object, because a router included
@@ -44,30 +44,23 @@ def _route_template(scope: Scope) -> str:
     return path
 
 
-class HttpMetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, service: str) -> None:
-        self.app = app
-        self.service = service
+_Instruments = tuple[Any, Any]
+# labels() takes a lock and builds a key on every call; the children are looked up once per
+# (service, method, route, status). Bounded: routes are templates and methods a fixed set.
+_instruments: dict[tuple[str, str, str, int], _Instruments] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
 
-        async def record_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            template = _route_template(scope)
-            method = scope.get("method", "-")
-            REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
-            LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
+def request_instruments(service: str, method: str, route: str, status: int) -> _Instruments:
+    """The request counter and latency histogram children for these labels."""
+    key = (service, method, route, status)
+    found = _instruments.get(key)
+    if found is None:
+        found = (
+            REQUESTS.labels(service, method, route, str(status)),
+            LATENCY.labels(service, method, route),
+        )
+        _instruments[key] = found
+    return found
 
 
 def metrics_response() -> Response:

@@ -14,10 +14,7 @@ import logging
 import re
 import sys
 import time
-import uuid
 from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.settings import ServiceSettings
 
@@ -110,45 +107,3 @@ def configure_logging(*, service: str, settings: ServiceSettings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
-
-
-class RequestContextMiddleware:
-    """Gives each HTTP request and WebSocket an id, echoes it, and logs one line per request."""
-
-    def __init__(self, app: ASGIApp, *, logger_name: str = "http") -> None:
-        self.app = app
-        self.logger = logging.getLogger(logger_name)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = (
-            incoming if re.fullmatch(r"[A-Za-z0-9._-]{1,128}", incoming or "") else uuid.uuid4().hex
-        )
-        token = REQUEST_ID.set(request_id)
-        started = time.perf_counter()
-        status = {"code": 0}
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if scope["type"] == "http":
-                # The path only: query strings may carry OAuth codes, HMACs or shop names.
-                self.logger.info(
-                    "%s %s %s %.1fms",
-                    scope.get("method", "-"),
-                    scope.get("path", "-"),
-                    status["code"],
-                    (time.perf_counter() - started) * 1000,
-                )
-            REQUEST_ID.reset(token)

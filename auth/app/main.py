@@ -14,8 +14,9 @@ from app.exception_handlers import register_exception_handlers
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.shopify_client import ShopifyClient
 from shared.crypto import token_cipher
-from shared.http_metrics import HttpMetricsMiddleware, metrics_response
-from shared.logging_setup import RequestContextMiddleware, configure_logging
+from shared.http_metrics import metrics_response
+from shared.http_middleware import RequestObservabilityMiddleware
+from shared.logging_setup import configure_logging
 from shared.redis_client import create_async_redis
 
 
@@ -49,8 +50,7 @@ def create_app() -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
     )
-    app.add_middleware(HttpMetricsMiddleware, service="auth")
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestObservabilityMiddleware, service="auth")
     register_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(shopify_oauth.router)

@@ -1,0 +1,97 @@
+"""The one middleware both services wrap around every request: id, log line and metrics.
+
+One layer rather than three: each ASGI middleware wraps ``send`` and adds its frames to every
+request, and on the history API's hot path the separate request-id, metrics and logging layers
+cost ~40 us a request (measured in-process), a tenth of a list request's whole budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import secrets
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.http_metrics import request_instruments, route_template
+from shared.logging_setup import REQUEST_ID
+
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class _RequestIds:
+    """Unique ids without a random draw per request (a getrandom system call, ~2 us here).
+
+    A random per-process prefix and a counter; a forked child draws a new prefix, so two
+    worker processes never share a sequence.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):012x}"
+
+
+_request_ids = _RequestIds()
+os.register_at_fork(after_in_child=_request_ids.reseed)
+
+
+class RequestObservabilityMiddleware:
+    """Gives each HTTP request and WebSocket an id (``X-Request-ID`` from a proxy when it is
+    well-formed, else a fresh one), echoes it, logs one path-only line per HTTP request and
+    counts it, with its latency, by route template (never by raw path)."""
+
+    def __init__(self, app: ASGIApp, *, service: str, logger_name: str = "http") -> None:
+        self.app = app
+        self.service = service
+        self.logger = logging.getLogger(logger_name)
+
+    def _request_id(self, scope: Scope) -> str:
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                if _INCOMING_ID.fullmatch(incoming):
+                    return incoming
+                break
+        return _request_ids.next()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._request_id(scope)
+        id_header = (b"x-request-id", request_id.encode())
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if kind == "http":
+                elapsed = time.perf_counter() - started
+                method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
+                template = route_template(scope)
+                counter, latency = request_instruments(self.service, method, template, status)
+                counter.inc()
+                latency.observe(elapsed)
+                # The path only: query strings may carry OAuth codes, HMACs or shop names.
+                self.logger.info("%s %s %s %.1fms", method, scope["path"], status, elapsed * 1000)
+            REQUEST_ID.reset(token)
