@@ -137,39 +137,44 @@ def _iso_utc(column: str) -> str:
 
 
 def _list_json_statement(*, keyset: bool) -> str:
-    # $1 user, $2 limit + 1, $3 offset, then $4/$5 the keyset cursor.
+    # $1 user, $2 limit, $3 offset, then $4/$5 the keyset cursor.
     after = f"AND ({SORT_KEY}, id) < ($4, $5)" if keyset else ""
+    # Whether a next page exists: with an offset, the total (same snapshot) says it; after a
+    # cursor, an index probe past the page's last row does. Both cheaper than fetching a row
+    # more and keeping it out of the page's JSON.
+    more = (
+        f"EXISTS (SELECT 1 FROM conversations WHERE user_id = $1 "
+        f"AND ({SORT_KEY}, id) < (p.last_sort_at, p.last_id))"
+        if keyset
+        else "NULL::boolean"
+    )
     # PostgreSQL builds the page's JSON, so Python neither decodes the rows (metadata included)
-    # nor validates and re-serialises them: one text value passes through. The extra row (n =
-    # $2) only says whether a next page exists; the page's last row (n = $2 - 1) gives the cursor.
+    # nor validates and re-serialises them: one text value passes through.
     return f"""
-        SELECT t.total, a.fetched, COALESCE(a.items, '[]') AS items, a.last_sort_at, a.last_id
+        SELECT t.total, p.fetched, COALESCE(p.items, '[]') AS items, p.last_sort_at,
+               p.last_id, {more} AS more
         FROM (SELECT count(*) AS total FROM conversations WHERE user_id = $1) AS t
         CROSS JOIN (
             SELECT count(*) AS fetched,
-                   json_agg(p.item ORDER BY p.n) FILTER (WHERE p.n < $2)::text AS items,
-                   max(p.sort_at) FILTER (WHERE p.n = $2 - 1) AS last_sort_at,
-                   (array_agg(p.id) FILTER (WHERE p.n = $2 - 1))[1] AS last_id
+                   json_agg(s.item ORDER BY s.sort_at DESC, s.id DESC)::text AS items,
+                   min(s.sort_at) AS last_sort_at,
+                   (array_agg(s.id ORDER BY s.sort_at, s.id))[1] AS last_id
             FROM (
-                SELECT s.id, s.sort_at, s.item,
-                       row_number() OVER (ORDER BY s.sort_at DESC, s.id DESC) AS n
-                FROM (
-                    SELECT id, {SORT_KEY} AS sort_at,
-                           json_build_object(
-                               'id', id,
-                               'workflow', workflow_name,
-                               'started_at', {_iso_utc("started_at")},
-                               'ended_at', {_iso_utc("ended_at")},
-                               'message_count', message_count,
-                               'metadata', metadata
-                           ) AS item
-                    FROM conversations
-                    WHERE user_id = $1 {after}
-                    ORDER BY {SORT_KEY} DESC, id DESC
-                    LIMIT $2 OFFSET $3
-                ) AS s
-            ) AS p
-        ) AS a
+                SELECT id, {SORT_KEY} AS sort_at,
+                       json_build_object(
+                           'id', id,
+                           'workflow', workflow_name,
+                           'started_at', {_iso_utc("started_at")},
+                           'ended_at', {_iso_utc("ended_at")},
+                           'message_count', message_count,
+                           'metadata', metadata
+                       ) AS item
+                FROM conversations
+                WHERE user_id = $1 {after}
+                ORDER BY {SORT_KEY} DESC, id DESC
+                LIMIT $2 OFFSET $3
+            ) AS s
+        ) AS p
         """
 
 
@@ -231,8 +236,7 @@ async def list_conversations_json(
 
     The shape is ``ConversationPage`` without ``snippet``s; PostgreSQL renders the rows (the
     hot path of the API: no per-row decoding, validation or serialisation in Python)."""
-    # One row more than asked tells whether there is a next page.
-    args: list[Any] = [user_id, limit + 1, offset]
+    args: list[Any] = [user_id, limit, offset]
     statement = _LIST_JSON
     if before is not None:
         statement = _LIST_JSON_AFTER
@@ -240,11 +244,13 @@ async def list_conversations_json(
     async with connect(pool) as connection:
         row = await connection.fetchrow(statement, *args)
     assert row is not None  # an aggregate always returns one row
+    fetched = row["fetched"]
+    more = row["more"] if before is not None else offset + fetched < row["total"]
     next_cursor = "null"
-    if row["fetched"] > limit:
+    if more and fetched:
         # base64url: nothing in it needs escaping inside a JSON string.
         next_cursor = f'"{encode_keyset_cursor(row["last_sort_at"], row["last_id"])}"'
-    logger.debug("history list user=%s rows=%d", user_id, min(row["fetched"], limit))
+    logger.debug("history list user=%s rows=%d", user_id, fetched)
     return (
         f'{{"conversations":{row["items"]},"total":{row["total"]},"limit":{limit},'
         f'"offset":{offset},"next_cursor":{next_cursor}}}'
