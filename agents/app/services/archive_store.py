@@ -240,12 +240,29 @@ WHERE (jsonb_array_length(EXCLUDED.messages), EXCLUDED.archive_version)
 """
 
 
+# Archiving and deleting one conversation are serialised by a transaction-scoped advisory lock
+# on its id (archivers share it; a delete takes it alone). Taken in a statement of its own, so
+# the statement after it reads a snapshot in which the other side has committed: an upsert that
+# waited for a delete sees its tombstone, and a delete that waited for an upsert sees its row.
+# Without it, an INSERT and a DELETE of the same new conversation running at the same instant
+# could each miss the other's work, and the deleted conversation came back.
+CONVERSATION_LOCK_SPACE = 0x4843  # the two-key advisory lock space of conversation ids
+_LOCK_FOR_ARCHIVING = """
+SELECT pg_advisory_xact_lock_shared($1, k)
+FROM (SELECT DISTINCT hashtext(id::text) AS k FROM unnest($2::uuid[]) AS id ORDER BY k) AS keys
+"""
+LOCK_FOR_DELETING = "SELECT pg_advisory_xact_lock($1, hashtext($2::uuid::text))"
+
+
 async def write_batch(
     connection: asyncpg.Connection, batch: ArchiveBatch, *, with_merchants: bool
 ) -> None:
     """Upsert the whole batch in one statement. A row only moves forward: more messages, or
-    as many at a newer version; a stale or repeated write changes nothing."""
-    await connection.execute(upsert_sql(with_merchants=with_merchants), *batch.columns())
+    as many at a newer version; a stale or repeated write changes nothing; a tombstoned
+    (deleted) conversation is never written."""
+    async with connection.transaction():
+        await connection.execute(_LOCK_FOR_ARCHIVING, CONVERSATION_LOCK_SPACE, batch.ids)
+        await connection.execute(upsert_sql(with_merchants=with_merchants), *batch.columns())
 
 
 async def merchants_lookup_available(connection: asyncpg.Connection) -> bool:

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from redis.exceptions import RedisError
 
+from app.services.archive_store import CONVERSATION_LOCK_SPACE, LOCK_FOR_DELETING
 from app.services.history import ConversationNotFound, HistoryUnavailable, connect
 from app.services.identity_db_async import HistoryPool
 from app.services.session_manager import ConversationBusy, SessionManager
@@ -17,7 +18,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # The tombstone is written in the same statement as the DELETE (also for a conversation that
-# only lives in Redis yet): an archiver that read it just before will not write it back.
+# only lives in Redis yet): an archiver that read it just before will not write it back. The
+# statement runs under the conversation's advisory lock (see archive_store), so an archiver's
+# upsert of the same id is either wholly before it or sees the tombstone.
 _DELETE = """
 WITH gone AS (
     DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id
@@ -49,7 +52,8 @@ async def delete_conversation(
     owns_live = live and live_owner == user_id
     if owns_live:
         await _redis_call(sessions.delete_live_conversation(conversation_id=key))
-    async with connect(pool) as connection:
+    async with connect(pool) as connection, connection.transaction():
+        await connection.execute(LOCK_FOR_DELETING, CONVERSATION_LOCK_SPACE, conversation_id)
         deleted = await connection.fetchrow(_DELETE, conversation_id, user_id, owns_live)
     if deleted is None and not owns_live:
         raise ConversationNotFound()
