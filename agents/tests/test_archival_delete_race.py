@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 
 import asyncpg
@@ -18,6 +19,7 @@ from tests.test_archival_helpers import archived, seed, sessions
 
 from app.services import archive_store, history_delete
 from app.services.identity_db_async import HistoryPool
+from app.services.session_manager import SessionManager
 from shared.migrations import libpq_url
 
 SHOP = "race-shop.myshopify.com"
@@ -39,6 +41,25 @@ async def pool(database_url: str) -> AsyncIterator[HistoryPool]:
     await history_pool.close()
 
 
+@dataclass
+class LiveConversation:
+    """A user's live conversation and the archiver's snapshot of it, read before any delete."""
+
+    user_id: str
+    manager: SessionManager
+    conversation_id: str
+    batch: archive_store.ArchiveBatch
+
+
+@pytest.fixture
+async def live(aredis: aioredis.Redis, clean_database: Engine) -> LiveConversation:
+    user_id = create_user(clean_database, SHOP)
+    manager = sessions(aredis)
+    conversation_id = await seed(manager, user_id=user_id, messages=3)
+    batch = await archive_store.read_batch(aredis, ids=[conversation_id])
+    return LiveConversation(user_id, manager, conversation_id, batch)
+
+
 def _tombstoned(engine: Engine, conversation_id: str) -> bool:
     with engine.connect() as db:
         found = db.execute(
@@ -49,25 +70,21 @@ def _tombstoned(engine: Engine, conversation_id: str) -> bool:
 
 
 async def test_a_delete_during_the_first_archival_waits_and_removes_the_row(
-    aredis: aioredis.Redis,
+    live: LiveConversation,
     connection: asyncpg.Connection,
     pool: HistoryPool,
     clean_database: Engine,
 ) -> None:
-    user_id = create_user(clean_database, SHOP)
-    manager = sessions(aredis)
-    conversation_id = await seed(manager, user_id=user_id, messages=3)
-    batch = await archive_store.read_batch(aredis, ids=[conversation_id])
-
+    conversation_id = live.conversation_id
     # The archiver's upsert has inserted the row but not committed yet.
     archiving = connection.transaction()
     await archiving.start()
-    await archive_store.write_batch(connection, batch, with_merchants=True)
+    await archive_store.write_batch(connection, live.batch, with_merchants=True)
     delete = asyncio.create_task(
         history_delete.delete_conversation(
             pool=pool,
-            sessions=manager,
-            user_id=user_id,
+            sessions=live.manager,
+            user_id=live.user_id,
             conversation_id=uuid.UUID(conversation_id),
         )
     )
@@ -78,20 +95,16 @@ async def test_a_delete_during_the_first_archival_waits_and_removes_the_row(
 
     assert archived(clean_database, conversation_id) is None
     assert _tombstoned(clean_database, conversation_id)
-    assert await manager.get_session(conversation_id=conversation_id) is None
+    assert await live.manager.get_session(conversation_id=conversation_id) is None
 
 
 async def test_an_archival_during_a_delete_waits_and_writes_nothing(
-    aredis: aioredis.Redis,
+    live: LiveConversation,
     connection: asyncpg.Connection,
     database_url: str,
     clean_database: Engine,
 ) -> None:
-    user_id = create_user(clean_database, SHOP)
-    manager = sessions(aredis)
-    conversation_id = await seed(manager, user_id=user_id, messages=3)
-    batch = await archive_store.read_batch(aredis, ids=[conversation_id])
-
+    conversation_id = live.conversation_id
     # A delete holds the conversation's lock and has written its tombstone, uncommitted.
     deleting = connection.transaction()
     await deleting.start()
@@ -105,7 +118,9 @@ async def test_an_archival_during_a_delete_waits_and_writes_nothing(
     )
     writer = await asyncpg.connect(libpq_url(database_url))
     try:
-        write = asyncio.create_task(archive_store.write_batch(writer, batch, with_merchants=True))
+        write = asyncio.create_task(
+            archive_store.write_batch(writer, live.batch, with_merchants=True)
+        )
         await asyncio.sleep(0.3)
         assert not write.done()  # it waits for the delete's transaction
         await deleting.commit()
