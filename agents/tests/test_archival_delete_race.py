@@ -35,7 +35,10 @@ async def connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[HistoryPool]:
     history_pool = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)), size=1, idle_seconds=60.0
+        connect=partial(asyncpg.connect, libpq_url(database_url)),
+        size=1,
+        idle_seconds=60.0,
+        acquire_timeout=5.0,
     )
     yield history_pool
     await history_pool.close()

@@ -25,8 +25,10 @@ from shared.db import is_local_database
 from shared.migrations import libpq_url
 from shared.settings import ServiceSettings
 
-# A runaway history query is cut off instead of holding a pooled connection indefinitely.
+# A runaway history query is cut off instead of holding a pooled connection indefinitely; if
+# the server cannot even do that (a network partition), the client gives up a little later.
 STATEMENT_TIMEOUT_MS = 10_000
+COMMAND_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 5
 # Remote databases (Heroku) count connections per plan: keep few, and drop idle ones soon.
 REMOTE_IDLE_SECONDS = 60.0
 LOCAL_IDLE_SECONDS = 300.0
@@ -54,10 +56,15 @@ class HistoryPool:
     or was cancelled is closed rather than lent again (it may still be busy on the server).
     """
 
-    def __init__(self, *, connect: Connect, size: int, idle_seconds: float) -> None:
+    def __init__(
+        self, *, connect: Connect, size: int, idle_seconds: float, acquire_timeout: float
+    ) -> None:
         self._connect = connect
         self._size = size
         self._idle_seconds = idle_seconds
+        # A request that waited this long for a connection gets TimeoutError (a 503), rather
+        # than piling up behind a database that stopped answering.
+        self._acquire_timeout = acquire_timeout
         # Most recently released last: lending from the end keeps few connections warm, and
         # the oldest sit at the front, where the sweeper closes them.
         self._idle: list[tuple[asyncpg.Connection, float]] = []
@@ -98,8 +105,9 @@ class HistoryPool:
         )
         self._waiters.append(waiter)
         try:
-            lent = await waiter
-        except asyncio.CancelledError:
+            async with asyncio.timeout(self._acquire_timeout):
+                lent = await waiter
+        except (asyncio.CancelledError, TimeoutError):
             if waiter.done() and not waiter.cancelled():
                 # Handed a connection (or a slot) in the same instant: pass it on, not lose it.
                 self._pass_on(waiter.result())
@@ -224,6 +232,7 @@ def create_history_pool(settings: ServiceSettings) -> HistoryPool:
     local = is_local_database(url)
     options: dict[str, Any] = {
         "timeout": settings.identity_db_connect_timeout,
+        "command_timeout": COMMAND_TIMEOUT_SECONDS,
         "server_settings": {
             "application_name": "hirecj-agents-history",
             "statement_timeout": str(STATEMENT_TIMEOUT_MS),
@@ -235,4 +244,5 @@ def create_history_pool(settings: ServiceSettings) -> HistoryPool:
         connect=partial(_connect, url, options),
         size=settings.identity_db_pool_size,
         idle_seconds=LOCAL_IDLE_SECONDS if local else REMOTE_IDLE_SECONDS,
+        acquire_timeout=settings.identity_db_connect_timeout,
     )

@@ -24,7 +24,7 @@ async def pool(database_url: str) -> AsyncIterator[HistoryPool]:
     connect = partial(
         asyncpg.connect, libpq_url(database_url), server_settings={"application_name": APP_NAME}
     )
-    history_pool = HistoryPool(connect=connect, size=2, idle_seconds=300.0)
+    history_pool = HistoryPool(connect=connect, size=2, idle_seconds=300.0, acquire_timeout=5.0)
     yield history_pool
     await history_pool.close()
 
@@ -64,7 +64,10 @@ async def test_connections_open_lazily_and_never_exceed_the_size(
 
 async def test_waiters_are_served_in_the_order_they_arrived(database_url: str) -> None:
     one = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)), size=1, idle_seconds=300.0
+        connect=partial(asyncpg.connect, libpq_url(database_url)),
+        size=1,
+        idle_seconds=300.0,
+        acquire_timeout=5.0,
     )
     served: list[int] = []
     holder = one.acquire()
@@ -160,7 +163,7 @@ async def test_a_failed_connect_frees_its_slot_for_the_next_request() -> None:
         await asyncio.sleep(0.01)
         raise OSError("connection refused")
 
-    one = HistoryPool(connect=unreachable, size=1, idle_seconds=300.0)
+    one = HistoryPool(connect=unreachable, size=1, idle_seconds=300.0, acquire_timeout=5.0)
     results = await asyncio.wait_for(
         asyncio.gather(*(_backend_pid(one) for _ in range(3)), return_exceptions=True), 2
     )
@@ -186,7 +189,10 @@ async def test_idle_connections_are_closed(pool: HistoryPool, database_url: str)
 
 async def test_a_closed_pool_refuses_new_requests_and_waiters(database_url: str) -> None:
     one = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)), size=1, idle_seconds=300.0
+        connect=partial(asyncpg.connect, libpq_url(database_url)),
+        size=1,
+        idle_seconds=300.0,
+        acquire_timeout=5.0,
     )
     holder = one.acquire()
     connection = await holder.__aenter__()
@@ -212,6 +218,7 @@ async def test_history_answers_503_while_postgresql_is_unreachable(
         connect=partial(asyncpg.connect, "postgresql://nobody@127.0.0.1:1/none", timeout=2),
         size=1,
         idle_seconds=300.0,
+        acquire_timeout=5.0,
     )
     try:
         response = await client.get(f"/api/v1/users/{USER_A}/conversations", headers=auth(USER_A))
@@ -225,3 +232,47 @@ async def test_history_answers_503_while_postgresql_is_unreachable(
     assert profile.status_code == 503
     recovered = await client.get(f"/api/v1/users/{USER_A}/conversations", headers=auth(USER_A))
     assert recovered.status_code == 200
+
+
+async def test_a_request_that_waits_too_long_for_a_connection_times_out(
+    database_url: str,
+) -> None:
+    one = HistoryPool(
+        connect=partial(asyncpg.connect, libpq_url(database_url)),
+        size=1,
+        idle_seconds=300.0,
+        acquire_timeout=0.2,
+    )
+    holder = one.acquire()
+    await holder.__aenter__()
+    with pytest.raises(TimeoutError):
+        await _backend_pid(one)
+    await holder.__aexit__(None, None, None)
+    # Nothing lost: the one connection serves the next request at once.
+    assert await asyncio.wait_for(_backend_pid(one), 1) > 0
+    assert one.open_connections == 1
+    await one.close()
+
+
+async def test_a_statement_past_the_client_timeout_is_abandoned_and_cancelled(
+    database_url: str,
+) -> None:
+    # Production's client-side limit is the server's statement timeout plus 5 s (for a server
+    # that cannot enforce its own); here a short one stands in for it.
+    connect = partial(
+        asyncpg.connect,
+        libpq_url(database_url),
+        command_timeout=0.2,
+        server_settings={"application_name": APP_NAME},
+    )
+    one = HistoryPool(connect=connect, size=1, idle_seconds=300.0, acquire_timeout=5.0)
+    with pytest.raises(TimeoutError):
+        async with one.acquire() as connection:
+            await connection.execute("SELECT pg_sleep(5)")
+    assert one.open_connections == 0
+    for _ in range(50):
+        if await _backends(database_url) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert await _backends(database_url) == 0
+    await one.close()
