@@ -20,6 +20,7 @@ from app.services.conversation_archival import (
 )
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.identity_db_async import create_history_pool
+from app.services.metrics import watch_history_pool
 from app.services.usage_stats import refresh_usage_stats_forever
 from app.static_site import homepage_router
 from shared.http_middleware import RequestObservabilityMiddleware
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
     app.state.history_pool = create_history_pool(settings)
+    watch_history_pool(app.state.history_pool)
     app.state.archiver = (
         start_background_archiver(redis=app.state.redis, settings=settings)
         if settings.archiver_enabled

@@ -83,6 +83,14 @@ class HistoryPool:
     def open_connections(self) -> int:
         return self._slots_taken
 
+    @property
+    def idle_connections(self) -> int:
+        return len(self._idle)
+
+    @property
+    def waiting(self) -> int:
+        return sum(not waiter.done() for waiter in self._waiters)
+
     def acquire(self) -> _Lease:
         """``async with pool.acquire() as connection``: one connection for one operation."""
         return _Lease(self)

@@ -276,3 +276,28 @@ async def test_a_statement_past_the_client_timeout_is_abandoned_and_cancelled(
         await asyncio.sleep(0.02)
     assert await _backends(database_url) == 0
     await one.close()
+
+
+async def test_metrics_show_the_pools_connections_and_waiting_requests(
+    users: Engine, client: httpx.AsyncClient
+) -> None:
+    await client.get(f"/api/v1/users/{USER_A}/conversations", headers=auth(USER_A))
+    app = client._transport.app  # type: ignore[attr-defined]
+    pool: HistoryPool = app.state.history_pool
+    held = [pool.acquire() for _ in range(pool.size)]
+    for lease in held:
+        await lease.__aenter__()
+    waiter = asyncio.create_task(
+        client.get(f"/api/v1/users/{USER_A}/profile", headers=auth(USER_A))
+    )
+    await asyncio.sleep(0.05)
+    body = (await client.get("/metrics")).text
+    for lease in held:
+        await lease.__aexit__(None, None, None)
+    assert (await waiter).status_code == 200
+    assert f'hirecj_history_pool_connections{{state="open"}} {float(pool.size)}' in body
+    assert 'hirecj_history_pool_connections{state="idle"} 0.0' in body
+    assert "hirecj_history_pool_waiting 1.0" in body
+    after = (await client.get("/metrics")).text
+    assert "hirecj_history_pool_waiting 0.0" in after
+    assert f'hirecj_history_pool_connections{{state="idle"}} {float(pool.size)}' in after
