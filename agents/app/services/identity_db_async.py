@@ -13,10 +13,9 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from functools import partial
-from types import TracebackType
 from typing import Any
 
 import asyncpg
@@ -91,9 +90,18 @@ class HistoryPool:
     def waiting(self) -> int:
         return sum(not waiter.done() for waiter in self._waiters)
 
-    def acquire(self) -> _Lease:
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
         """``async with pool.acquire() as connection``: one connection for one operation."""
-        return _Lease(self)
+        connection = await self._take()
+        try:
+            yield connection
+        except BaseException:
+            # An error or a cancellation inside the block came from its statement: the
+            # connection may still be busy with it on the server, so it is not lent again.
+            self._give_back(connection, healthy=False)
+            raise
+        self._give_back(connection, healthy=True)
 
     async def _take(self) -> asyncpg.Connection:
         if self._closed:
@@ -195,32 +203,6 @@ class HistoryPool:
         self.close_idle(older_than=-1.0)
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
-
-
-class _Lease:
-    """The context manager of one acquire (a class: cheaper than a generator per request)."""
-
-    __slots__ = ("_connection", "_pool")
-
-    def __init__(self, pool: HistoryPool) -> None:
-        self._pool = pool
-        self._connection: asyncpg.Connection | None = None
-
-    async def __aenter__(self) -> asyncpg.Connection:
-        self._connection = await self._pool._take()
-        return self._connection
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        assert self._connection is not None
-        # An error or a cancellation inside the block came from its statement: the connection
-        # may still be busy with it on the server, so it is not lent again.
-        self._pool._give_back(self._connection, healthy=exc_type is None)
-        self._connection = None
 
 
 async def _connect(url: str, options: dict[str, Any]) -> asyncpg.Connection:
