@@ -146,9 +146,7 @@ async def test_archivers_do_not_wait_for_each_other(
     first = connection.transaction()
     await first.start()
     await connection.execute(
-        "SELECT pg_advisory_xact_lock_shared($1, hashtext($2::uuid::text))",
-        archive_store.CONVERSATION_LOCK_SPACE,
-        uuid.UUID(conversation_id),
+        archive_store.LOCK_FOR_ARCHIVING, archive_store.CONVERSATION_LOCK_SPACE, [conversation_id]
     )
     writer = await asyncpg.connect(libpq_url(database_url))
     try:

@@ -247,7 +247,7 @@ WHERE (jsonb_array_length(EXCLUDED.messages), EXCLUDED.archive_version)
 # Without it, an INSERT and a DELETE of the same new conversation running at the same instant
 # could each miss the other's work, and the deleted conversation came back.
 CONVERSATION_LOCK_SPACE = 0x4843  # the two-key advisory lock space of conversation ids
-_LOCK_FOR_ARCHIVING = """
+LOCK_FOR_ARCHIVING = """
 SELECT pg_advisory_xact_lock_shared($1, k)
 FROM (SELECT DISTINCT hashtext(id::text) AS k FROM unnest($2::uuid[]) AS id ORDER BY k) AS keys
 """
@@ -261,7 +261,7 @@ async def write_batch(
     as many at a newer version; a stale or repeated write changes nothing; a tombstoned
     (deleted) conversation is never written."""
     async with connection.transaction():
-        await connection.execute(_LOCK_FOR_ARCHIVING, CONVERSATION_LOCK_SPACE, batch.ids)
+        await connection.execute(LOCK_FOR_ARCHIVING, CONVERSATION_LOCK_SPACE, batch.ids)
         await connection.execute(upsert_sql(with_merchants=with_merchants), *batch.columns())
 
 

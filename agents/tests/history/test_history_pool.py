@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Any
 
 import asyncpg
 import httpx
@@ -19,12 +20,24 @@ from shared.migrations import libpq_url
 APP_NAME = "hirecj-pool-test"
 
 
+def _pool(
+    database_url: str, *, size: int = 1, acquire_timeout: float = 5.0, **connect_options: Any
+) -> HistoryPool:
+    """A pool whose connections carry APP_NAME, so pg_stat_activity can count them."""
+    connect = partial(
+        asyncpg.connect,
+        libpq_url(database_url),
+        server_settings={"application_name": APP_NAME},
+        **connect_options,
+    )
+    return HistoryPool(
+        connect=connect, size=size, idle_seconds=300.0, acquire_timeout=acquire_timeout
+    )
+
+
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[HistoryPool]:
-    connect = partial(
-        asyncpg.connect, libpq_url(database_url), server_settings={"application_name": APP_NAME}
-    )
-    history_pool = HistoryPool(connect=connect, size=2, idle_seconds=300.0, acquire_timeout=5.0)
+    history_pool = _pool(database_url, size=2)
     yield history_pool
     await history_pool.close()
 
@@ -46,6 +59,15 @@ async def _backends(database_url: str) -> int:
         await connection.close()
 
 
+async def _until_no_backends(database_url: str) -> int:
+    """The pool's server backends left after up to a second (a cancel takes a moment)."""
+    for _ in range(50):
+        if (left := await _backends(database_url)) == 0:
+            return left
+        await asyncio.sleep(0.02)
+    return await _backends(database_url)
+
+
 async def test_connections_open_lazily_and_never_exceed_the_size(
     pool: HistoryPool, database_url: str
 ) -> None:
@@ -63,12 +85,7 @@ async def test_connections_open_lazily_and_never_exceed_the_size(
 
 
 async def test_waiters_are_served_in_the_order_they_arrived(database_url: str) -> None:
-    one = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)),
-        size=1,
-        idle_seconds=300.0,
-        acquire_timeout=5.0,
-    )
+    one = _pool(database_url)
     served: list[int] = []
     holder = one.acquire()
     await holder.__aenter__()
@@ -134,11 +151,7 @@ async def test_a_cancelled_statement_is_cancelled_on_the_server_too(
         await task
     assert pool.open_connections == 0
     # The server stops the statement (no backend left sleeping out its 5 s).
-    for _ in range(50):
-        if await _backends(database_url) == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert await _backends(database_url) == 0
+    assert await _until_no_backends(database_url) == 0
     assert await asyncio.wait_for(_backend_pid(pool), 2) > 0
 
 
@@ -188,12 +201,7 @@ async def test_idle_connections_are_closed(pool: HistoryPool, database_url: str)
 
 
 async def test_a_closed_pool_refuses_new_requests_and_waiters(database_url: str) -> None:
-    one = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)),
-        size=1,
-        idle_seconds=300.0,
-        acquire_timeout=5.0,
-    )
+    one = _pool(database_url)
     holder = one.acquire()
     connection = await holder.__aenter__()
     waiter = asyncio.create_task(_backend_pid(one))
@@ -237,12 +245,7 @@ async def test_history_answers_503_while_postgresql_is_unreachable(
 async def test_a_request_that_waits_too_long_for_a_connection_times_out(
     database_url: str,
 ) -> None:
-    one = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)),
-        size=1,
-        idle_seconds=300.0,
-        acquire_timeout=0.2,
-    )
+    one = _pool(database_url, acquire_timeout=0.2)
     holder = one.acquire()
     await holder.__aenter__()
     with pytest.raises(TimeoutError):
@@ -259,22 +262,12 @@ async def test_a_statement_past_the_client_timeout_is_abandoned_and_cancelled(
 ) -> None:
     # Production's client-side limit is the server's statement timeout plus 5 s (for a server
     # that cannot enforce its own); here a short one stands in for it.
-    connect = partial(
-        asyncpg.connect,
-        libpq_url(database_url),
-        command_timeout=0.2,
-        server_settings={"application_name": APP_NAME},
-    )
-    one = HistoryPool(connect=connect, size=1, idle_seconds=300.0, acquire_timeout=5.0)
+    one = _pool(database_url, command_timeout=0.2)
     with pytest.raises(TimeoutError):
         async with one.acquire() as connection:
             await connection.execute("SELECT pg_sleep(5)")
     assert one.open_connections == 0
-    for _ in range(50):
-        if await _backends(database_url) == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert await _backends(database_url) == 0
+    assert await _until_no_backends(database_url) == 0
     await one.close()
 
 
