@@ -290,32 +290,21 @@ def main() -> int:
         bare = measure(
             "bare", bare_port, [get_request("/bare")], **load, server_pid=bare_server.pid
         )
-        listing = measure(
-            "list",
-            agents_port,
-            [
-                get_request(f"{base}/{user}/conversations?limit=20", tokens[user])
-                for user, _ in targets
-            ],
-            **load,
-            server_pid=agents.pid,
+
+        def measure_agents(name: str, paths: list[tuple[str, str]]) -> dict[str, float]:
+            """Drive the agents app with (user, path) pairs, each with the user's token."""
+            requests = [get_request(path, tokens[user]) for user, path in paths]
+            return measure(name, agents_port, requests, **load, server_pid=agents.pid)
+
+        base = "/api/v1/users"
+        listing = measure_agents(
+            "list", [(user, f"{base}/{user}/conversations?limit=20") for user, _ in targets]
         )
-        detail = measure(
-            "detail",
-            agents_port,
-            [
-                get_request(f"{base}/{user}/conversations/{cid}", tokens[user])
-                for user, cid in targets
-            ],
-            **load,
-            server_pid=agents.pid,
+        detail = measure_agents(
+            "detail", [(user, f"{base}/{user}/conversations/{cid}") for user, cid in targets]
         )
-        profile = measure(
-            "profile",
-            agents_port,
-            [get_request(f"{base}/{user}/profile", tokens[user]) for user, _ in targets],
-            **load,
-            server_pid=agents.pid,
+        profile = measure_agents(
+            "profile", [(user, f"{base}/{user}/profile") for user, _ in targets]
         )
         summary = {
             "conversations": args.conversations,

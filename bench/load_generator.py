@@ -30,13 +30,20 @@ def _stat_fields(pid: int) -> list[str] | None:
     return [raw[raw.index("(") + 1 : raw.rindex(")")], *raw[raw.rindex(")") + 2 :].split()]
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """Each live process's CPU seconds so far (user + system)."""
+    seconds = {}
     for pid in pids:
         fields = _stat_fields(pid)
         if fields is not None:
-            ticks += int(fields[12]) + int(fields[13])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+            seconds[pid] = (int(fields[12]) + int(fields[13])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def _cpu_since(before: dict[int, float], pids: list[int]) -> float:
+    """CPU seconds ``pids`` spent since ``before``; a process started since counts whole (a
+    backend the pool opened during the run), one that exited is lost (nothing to read)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in _cpu_by_pid(pids).items())
 
 
 def _processes() -> list[tuple[int, list[str]]]:
@@ -136,8 +143,8 @@ def measure(
 ) -> dict[str, float]:
     """Drive ``requests`` (raw HTTP/1.1, chosen at random) at ``port`` from ``concurrency``
     keep-alive connections in a separate process; print and return rate and latencies."""
-    server_pids, postgres_pids = _server_tree(server_pid), _postgres_pids()
-    server_cpu, postgres_cpu = _cpu_seconds(server_pids), _cpu_seconds(postgres_pids)
+    server_pids = _server_tree(server_pid)
+    server_before, postgres_before = _cpu_by_pid(server_pids), _cpu_by_pid(_postgres_pids())
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     worker = multiprocessing.Process(
@@ -148,9 +155,8 @@ def measure(
     latencies, errors, issued = queue.get()
     worker.join()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu = _cpu_seconds(server_pids) - server_cpu
-    # Backends started during the run (a pool opening connections) are not in the first list.
-    postgres_cpu = _cpu_seconds(_postgres_pids()) - postgres_cpu
+    server_cpu = _cpu_since(server_before, server_pids)
+    postgres_cpu = _cpu_since(postgres_before, _postgres_pids())
     client_cpu = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
