@@ -13,16 +13,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import chat, health, metrics, users
+from app.api.homepage import homepage_router
 from app.config import get_settings
-from app.services.conversation_archival import (
-    start_background_archiver,
-    stop_background_archiver,
-)
-from app.services.identity_db import dispose_engine, get_engine
-from app.services.identity_db_async import create_history_pool
-from app.services.metrics import watch_history_pool
+from app.core.metrics import watch_history_pool
+from app.exception_handlers import register_exception_handlers
+from app.services.archival.background import start_background_archiver, stop_background_archiver
+from app.services.chat.responders import create_responder
+from app.services.identity_db import create_history_pool, dispose_engine, get_engine
+from app.services.session_manager import SessionManager
 from app.services.usage_stats import refresh_usage_stats_forever
-from app.static_site import homepage_router
 from shared.http_middleware import RequestObservabilityMiddleware
 from shared.logging_setup import configure_logging
 from shared.redis_client import create_async_redis
@@ -32,12 +31,19 @@ logger = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Every shared resource of the app, made here and closed here, in reverse order."""
     settings = get_settings()
     configure_logging(service="agents", settings=settings)
-    get_engine()
     app.state.redis = create_async_redis(settings.redis_url)
     app.state.history_pool = create_history_pool(settings)
     watch_history_pool(app.state.history_pool)
+    app.state.chat_sessions = SessionManager(
+        app.state.redis,
+        ttl_seconds=settings.redis_session_ttl,
+        idle_seconds=settings.archive_idle_seconds,
+        archive_before_ttl_seconds=settings.archive_before_ttl_seconds,
+    )
+    app.state.responder = create_responder(settings)
     app.state.archiver = (
         start_background_archiver(redis=app.state.redis, settings=settings)
         if settings.archiver_enabled
@@ -65,6 +71,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await usage_stats
         if app.state.archiver is not None:
             await stop_background_archiver(app.state.archiver)
+        await chat.finish_in_flight()
+        await app.state.responder.aclose()
         await app.state.history_pool.close()
         await app.state.redis.aclose()
         dispose_engine()
@@ -92,7 +100,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(chat.router)
-    users.add_history_error_handler(app)
+    register_exception_handlers(app)
     # A homepage served from another origin (its own app, or the Vite dev server without the
     # proxy) may call the history API; credentials travel in the Authorization header only.
     app.add_middleware(

@@ -17,9 +17,9 @@ from tests.test_archival_helpers import (
     sessions,
 )
 
-from app.services import archive_store
-from app.services.archive_queue import ARCHIVE_LEASED_KEY, ack_archived, claim_due
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key
+from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key
+from app.services.archival import store as archive_store
+from app.services.archival.queue import ARCHIVE_LEASED_KEY, ack_archived, claim_due
 from shared.ids import user_id_for_shop
 
 

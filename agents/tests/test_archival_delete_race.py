@@ -17,8 +17,9 @@ from sqlalchemy import Engine, text
 from tests.chat_factories import create_user
 from tests.test_archival_helpers import archived, seed, sessions
 
-from app.services import archive_store, history_delete
-from app.services.identity_db_async import HistoryPool
+from app.services.archival import store as archive_store
+from app.services.history import deletion as history_delete
+from app.services.identity_db import HistoryPool
 from app.services.session_manager import SessionManager
 from shared.migrations import libpq_url
 

@@ -27,9 +27,9 @@ from tests.test_archival_helpers import (
 )
 
 from app.config import get_settings
+from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 from app.main import create_app
-from app.services.archive_queue import ARCHIVE_LEASED_KEY
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.services.archival.queue import ARCHIVE_LEASED_KEY
 
 
 def archived_rows(engine: Engine) -> dict[str, int]:

@@ -24,9 +24,9 @@ from tests.chat_factories import (
     unsigned_token,
 )
 
+from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 from app.main import create_app
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
-from app.services.responders import ConversationContext, ScriptedResponder
+from app.services.chat.responders import ConversationContext, ScriptedResponder
 from shared.constants import MAX_MESSAGE_CHARS
 from shared.ids import user_id_for_shop
 

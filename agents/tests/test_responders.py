@@ -17,15 +17,15 @@ from sqlalchemy import Engine
 from tests.chat_factories import new_id, start_frame
 
 from app.config import Settings
+from app.core.redis_keys import messages_key
 from app.main import create_app
-from app.services.redis_keys import messages_key
-from app.services.responders import (
+from app.services.chat.responders import (
     ConversationContext,
     LLMResponder,
     ScriptedResponder,
     create_responder,
 )
-from app.services.responders.llm import FALLBACK_REPLY
+from app.services.chat.responders.llm import FALLBACK_REPLY
 
 CONTEXT = ConversationContext(conversation_id="c", workflow="shopify_onboarding")
 

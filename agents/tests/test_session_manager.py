@@ -11,7 +11,7 @@ import pytest
 import redis
 from tests.chat_factories import new_id
 
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 from app.services.session_manager import (
     ConversationAlreadyExists,
     ConversationEndedError,

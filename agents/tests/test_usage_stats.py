@@ -81,7 +81,7 @@ def test_published_gauges_carry_the_figures(clean_database: Engine) -> None:
 def test_command_prints_the_figures_as_json(clean_database: Engine) -> None:
     seed(clean_database)
     result = subprocess.run(
-        [sys.executable, "-m", "app.workers.usage_stats"],
+        [sys.executable, "-m", "app.commands.usage_stats"],
         cwd=AGENTS_DIR,
         capture_output=True,
         text=True,
@@ -99,7 +99,7 @@ def test_command_fails_clearly_when_the_database_is_unreachable() -> None:
 
     env = {**os.environ, "IDENTITY_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     result = subprocess.run(
-        [sys.executable, "-m", "app.workers.usage_stats"],
+        [sys.executable, "-m", "app.commands.usage_stats"],
         cwd=AGENTS_DIR,
         env=env,
         capture_output=True,

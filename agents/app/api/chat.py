@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 
-from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import get_settings
+from app.exceptions import ChatError, StoreUnavailable
 from app.schemas.chat import (
     ErrorFrame,
     FrameError,
@@ -28,46 +27,24 @@ from app.schemas.chat import (
     StartFrame,
     parse_client_frame,
 )
-from app.services.chat_service import ChatConnection, ChatError
-from app.services.identity_db import get_engine
-from app.services.responders import create_responder
-from app.services.session_manager import SessionManager
-from shared.redis_client import create_async_redis
+from app.services.chat.connection import ChatConnection
 from shared.settings import token_secrets
 
 logger = logging.getLogger(__name__)
 
-CHAT_REDIS_CONNECTIONS = 100
 UNAVAILABLE = "CJ is briefly unavailable; please try again in a moment"
 
 # Frame handlers that outlive a dropped socket; kept referenced until they finish.
 _in_flight: set[asyncio.Task[list[BaseModel]]] = set()
 
 
-@asynccontextmanager
-async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Create the app's session manager and responder (runs inside the app's lifespan)."""
-    settings = get_settings()
-    # Its own pool (every chat write holds a connection for its WATCH/MULTI/EXEC), so a burst
-    # of chat traffic waits for chat connections and never starves the history API's.
-    chat_redis = create_async_redis(settings.redis_url, max_connections=CHAT_REDIS_CONNECTIONS)
-    app.state.chat_sessions = SessionManager(
-        chat_redis,
-        ttl_seconds=settings.redis_session_ttl,
-        idle_seconds=settings.archive_idle_seconds,
-        archive_before_ttl_seconds=settings.archive_before_ttl_seconds,
-    )
-    app.state.responder = create_responder(settings)
-    try:
-        yield
-    finally:
-        if _in_flight:
-            await asyncio.gather(*_in_flight, return_exceptions=True)
-        await app.state.responder.aclose()
-        await chat_redis.aclose()
+async def finish_in_flight() -> None:
+    """Wait for frame handlers whose sockets went away (the app's lifespan, at shutdown)."""
+    if _in_flight:
+        await asyncio.gather(*_in_flight, return_exceptions=True)
 
 
-router = APIRouter(tags=["chat"], lifespan=chat_lifespan)
+router = APIRouter(tags=["chat"])
 
 
 @router.websocket("/ws/chat/{conversation_id}")
@@ -79,7 +56,7 @@ async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
         path_conversation_id=conversation_id,
         sessions=state.chat_sessions,
         responder=state.responder,
-        engine=get_engine(),
+        pool=state.history_pool,
         token_secrets=token_secrets(get_settings()),
     )
     try:
@@ -128,7 +105,7 @@ async def _guarded(work: Awaitable[list[BaseModel]]) -> list[BaseModel]:
         return await work
     except ChatError as exc:
         return [ErrorFrame(text=str(exc))]
-    except (RedisError, SQLAlchemyError, OSError):
+    except (StoreUnavailable, RedisError, OSError):
         logger.exception("chat frame failed on a store")
         return [ErrorFrame(text=UNAVAILABLE)]
 

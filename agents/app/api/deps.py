@@ -1,15 +1,107 @@
-"""Dependencies shared by the agents routers, as ``Annotated`` aliases."""
+"""Dependencies of the agents routers, as ``Annotated`` aliases; bearer authentication.
+
+Who is calling comes from the JWT the auth service issued, verified here (HS256, every claim);
+``OwnHistory`` also proves that the path's user is the token's user.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.auth import CurrentUser as CurrentUser
 from app.config import Settings, get_settings
+from app.exceptions import Forbidden, NotAuthenticated
+from app.services.identity_db import HistoryPool
 from app.services.session_manager import SessionManager
+from shared.settings import token_secrets
+from shared.tokens import InvalidTokenError, TokenClaims, verify_token
+
+# auto_error=False: FastAPI's own error would be a 403 without WWW-Authenticate; every missing or
+# bad credential here is a 401 that tells the client to authenticate with a bearer token.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerToken",
+    bearerFormat="JWT",
+    description="The token the auth service issued at the end of the Shopify OAuth.",
+)
+
+# Verifying a JWT costs ~100 us of CPU in PyJWT (a quarter of a history request), and a client
+# sends the same token with every request until it expires. A token string that verified once
+# stays valid until its exp (nothing else about it can change: it is signed, and the service
+# keeps no revocation list), so its claims are remembered, keyed by the exact token and the
+# secrets that verified it, and exp is checked again on every use. Only tokens that verified are
+# kept, so garbage cannot fill the cache; it is bounded, least recently used out first.
+VERIFIED_TOKENS_MAX = 4096
+_verified_tokens: OrderedDict[str, tuple[tuple[str, ...], TokenClaims]] = OrderedDict()
+
+
+def _verified_claims(token: str) -> TokenClaims:
+    # get_settings() is cached; called here rather than as a (sync, thread-pooled) dependency.
+    secrets = tuple(token_secrets(get_settings()))
+    known = _verified_tokens.get(token)
+    if known is not None and known[0] == secrets:
+        claims = known[1]
+        # The same rule as PyJWT's (no leeway): expired once now reaches exp.
+        if claims.expires_at > time.time():
+            _verified_tokens.move_to_end(token)
+            return claims
+        del _verified_tokens[token]
+        raise InvalidTokenError("token expired")
+    claims = verify_token(token, secrets=secrets)
+    _verified_tokens[token] = (secrets, claims)
+    if len(_verified_tokens) > VERIFIED_TOKENS_MAX:
+        _verified_tokens.popitem(last=False)
+    return claims
+
+
+def authenticate(credentials: HTTPAuthorizationCredentials | None) -> TokenClaims:
+    """The verified claims of a bearer credential, or NotAuthenticated (401)."""
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated()
+    try:
+        return _verified_claims(credentials.credentials)
+    except InvalidTokenError as exc:
+        # The reason ("token expired", ...) names no part of the token itself.
+        raise NotAuthenticated(f"Invalid token: {exc}") from None
+
+
+# async on purpose: verifying an HS256 token is a few microseconds of CPU, far cheaper than the
+# thread-pool hop FastAPI would make for a sync dependency on every request.
+async def get_current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> TokenClaims:
+    """The verified claims of the request's bearer token, or a 401."""
+    return authenticate(credentials)
+
+
+CurrentUser = Annotated[TokenClaims, Depends(get_current_user)]
+
+
+@dataclass(frozen=True)
+class HistoryAccess:
+    """Whose history a request may read (the path's user, proven by the token) and the pool."""
+
+    user_id: str
+    pool: HistoryPool
+
+
+# One async dependency for authentication, authorization and the pool: each dependency level
+# costs FastAPI tens of microseconds per request, a real share of a list request's budget.
+async def _history_access(
+    request: Request,
+    user_id: Annotated[str, Path(description="The user id, usr_XXXXXXXX")],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> HistoryAccess:
+    claims = authenticate(credentials)
+    if claims.user_id != user_id:
+        raise Forbidden()
+    return HistoryAccess(user_id=user_id, pool=request.app.state.history_pool)
 
 
 def _redis(request: Request) -> aioredis.Redis:
@@ -22,6 +114,7 @@ def _chat_sessions(request: Request) -> SessionManager:
     return sessions
 
 
+OwnHistory = Annotated[HistoryAccess, Depends(_history_access)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
 ChatSessionsDep = Annotated[SessionManager, Depends(_chat_sessions)]

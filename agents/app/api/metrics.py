@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.api.deps import RedisDep
-from app.services.metrics import render_metrics
+from app.core.metrics import render_metrics
 
 router = APIRouter(tags=["metrics"])
 

@@ -8,20 +8,15 @@ slow query waits without holding a thread or stalling other requests.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials
 
-from app.api.auth import authenticate, bearer_scheme
-from app.api.deps import ChatSessionsDep
+from app.api.deps import ChatSessionsDep, OwnHistory
 from app.schemas.history import ConversationDetail, ConversationPage, ErrorBody, UserProfile
-from app.services import history, history_delete
-from app.services.history_export import export_filename, render_markdown, start_export
-from app.services.identity_db_async import HistoryPool
+from app.services.history import deletion, queries
+from app.services.history.export import export_filename, render_markdown, start_export
 
 _401 = {"model": ErrorBody, "description": "Missing, malformed, expired or wrongly signed token"}
 _403 = {"model": ErrorBody, "description": "The token belongs to another user"}
@@ -33,36 +28,6 @@ router = APIRouter(
     tags=["history"],
     responses={401: _401, 403: _403, 503: _503},
 )
-
-
-@dataclass(frozen=True)
-class HistoryAccess:
-    """Whose history a request may read (the path's user, proven by the token) and the pool."""
-
-    user_id: str
-    pool: HistoryPool
-
-
-# One async dependency for authentication, authorization and the pool: each dependency level
-# costs FastAPI tens of microseconds per request, a real share of a list request's budget.
-async def _history_access(
-    request: Request,
-    user_id: Annotated[str, Path(description="The user id, usr_XXXXXXXX")],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> HistoryAccess:
-    claims = authenticate(credentials)
-    if claims.user_id != user_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This token belongs to another user")
-    return HistoryAccess(user_id=user_id, pool=request.app.state.history_pool)
-
-
-OwnHistory = Annotated[HistoryAccess, Depends(_history_access)]
-
-
-def _bad_query(name: str, message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("query", name), "msg": message, "type": "value_error", "input": None}]
-    )
 
 
 @router.get(
@@ -84,36 +49,18 @@ async def list_conversations(
 
     `next_cursor` passed back as `before` gives the next page, as cheaply deep down as at the
     top. Search results carry a `snippet` of the matching text."""
-    if q is not None and "\x00" in q:
-        raise _bad_query("q", "must not contain NUL characters")
-    cursor = None
-    if before is not None:
-        try:
-            cursor = history.decode_cursor(before)
-        except ValueError as exc:
-            raise _bad_query("before", str(exc)) from None
-        if isinstance(cursor, history.SearchCursor) != (q is not None):
-            raise _bad_query("before", "cursor belongs to a different kind of listing")
-    if q is not None:
-        return await history.search_conversations(
-            pool=access.pool,
-            user_id=access.user_id,
-            query=q,
-            limit=limit,
-            offset=offset,
-            before=cursor if isinstance(cursor, history.SearchCursor) else None,
-        )
-    # The plain listing is the API's hot path: its body comes ready-made from PostgreSQL (in the
-    # ConversationPage shape, which the tests check) and goes out as is, skipping FastAPI's
-    # response validation and serialisation; response_model still documents it.
-    body = await history.list_conversations_json(
+    page = await queries.conversation_page(
         pool=access.pool,
         user_id=access.user_id,
         limit=limit,
         offset=offset,
-        before=cursor if isinstance(cursor, history.KeysetCursor) else None,
+        before=before,
+        query=q,
     )
-    return Response(body, media_type="application/json")
+    if isinstance(page, bytes):
+        # The plain listing's body comes ready-made from PostgreSQL (see queries.py).
+        return Response(page, media_type="application/json")
+    return page
 
 
 @router.get(
@@ -132,7 +79,7 @@ async def get_conversation(
     ] = "json",
 ) -> Any:
     """One conversation with all of its messages."""
-    conversation = await history.get_conversation(
+    conversation = await queries.get_conversation(
         pool=access.pool, user_id=access.user_id, conversation_id=conversation_id
     )
     if format == "markdown":
@@ -150,7 +97,7 @@ async def delete_conversation(
     access: OwnHistory, conversation_id: uuid.UUID, sessions: ChatSessionsDep
 ) -> Response:
     """Delete one conversation: archived (PostgreSQL) and live (Redis) copies."""
-    await history_delete.delete_conversation(
+    await deletion.delete_conversation(
         pool=access.pool,
         sessions=sessions,
         user_id=access.user_id,
@@ -181,7 +128,7 @@ async def conversation_method_not_allowed() -> Response:
 )
 async def get_profile(access: OwnHistory) -> dict[str, Any]:
     """Who the user is, and how many conversations they have had, first and last."""
-    return await history.get_profile(pool=access.pool, user_id=access.user_id)
+    return await queries.get_profile(pool=access.pool, user_id=access.user_id)
 
 
 @router.get(
@@ -203,14 +150,3 @@ async def export_conversations(access: OwnHistory) -> StreamingResponse:
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-async def _history_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, history.HistoryError)
-    headers = {"Retry-After": "5"} if isinstance(exc, history.HistoryUnavailable) else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-
-
-def add_history_error_handler(app: FastAPI) -> None:
-    """Map the history error family to HTTP, once."""
-    app.add_exception_handler(history.HistoryError, _history_error)

@@ -20,7 +20,6 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -28,10 +27,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.config import Settings
-from app.services import archive_store as store
-from app.services import metrics
-from app.services.archive_outage import ArchiverUnavailable, ArchiveSummary, Outage, describe
-from app.services.archive_queue import (
+from app.core import metrics
+from app.core.redis_keys import messages_key, session_key
+from app.services.archival import store
+from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary, Outage, describe
+from app.services.archival.queue import (
     ARCHIVE_DUE_KEY,
     ARCHIVE_LEASED_KEY,
     ack_archived,
@@ -43,7 +43,6 @@ from app.services.archive_queue import (
     queued_or_leased,
     release_claims,
 )
-from app.services.redis_keys import messages_key, session_key
 from shared.db import is_local_database
 from shared.migrations import libpq_url
 
@@ -371,30 +370,3 @@ class ConversationArchiver:
             self.database_outage.recovered()
         except DATABASE_ERRORS as exc:
             self.database_outage.failed(exc)
-
-
-@dataclass
-class BackgroundArchiver:
-    archiver: ConversationArchiver
-    task: asyncio.Task[None]
-
-
-def start_background_archiver(*, redis: aioredis.Redis, settings: Settings) -> BackgroundArchiver:
-    """Start the archive loop as a task of the running event loop (the agents lifespan)."""
-    archiver = ConversationArchiver.from_settings(settings, redis=redis, concurrency=1)
-    task = asyncio.create_task(archiver.run_forever(), name="conversation-archiver")
-    logger.info("conversation archiver started")
-    return BackgroundArchiver(archiver=archiver, task=task)
-
-
-async def stop_background_archiver(handle: BackgroundArchiver, *, timeout: float = 10.0) -> None:
-    """Cancel the loop (in-flight claims go back to the queue) and close its connections."""
-    handle.task.cancel()
-    try:
-        await asyncio.wait_for(asyncio.shield(handle.task), timeout)
-    except asyncio.CancelledError:
-        pass
-    except TimeoutError:
-        logger.error("conversation archiver did not stop within %.0f s", timeout)
-    await handle.archiver.close()
-    logger.info("conversation archiver stopped")

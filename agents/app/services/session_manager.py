@@ -1,6 +1,6 @@
 """Live conversations in Redis: the session hash, the ordered message list, the archive index.
 
-The key layout is in ``app.services.redis_keys`` (both keys of a conversation share the hash tag
+The key layout is in ``app.core.redis_keys`` (both keys of a conversation share the hash tag
 ``{<id>}``). Every write is one MULTI/EXEC transaction that changes the data, bumps ``version``,
 slides the TTL of both keys to REDIS_SESSION_TTL and queues the conversation in ``archive:due``,
 so the archiver finds changed conversations with one range query and can tell, by ``version``,
@@ -34,13 +34,19 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
-from app.services.archive_queue import schedule_archival
-from app.services.redis_keys import (
+from app.core.redis_keys import (
     ARCHIVE_DUE_KEY,
     ARCHIVE_LEASED_KEY,
     messages_key,
     session_key,
 )
+from app.exceptions import (
+    ConversationAlreadyExists,
+    ConversationBusy,
+    ConversationEndedError,
+    ConversationNotFound,
+)
+from app.services.archival.queue import schedule_archival
 
 logger = logging.getLogger(__name__)
 
@@ -49,26 +55,6 @@ STATUS_ENDED = "ended"
 MAX_WATCH_RETRIES = 50
 
 T = TypeVar("T")
-
-
-class SessionError(Exception):
-    """A live-conversation write that cannot be made."""
-
-
-class ConversationNotFound(SessionError):
-    """No live conversation with this id, or it belongs to another user (indistinguishable)."""
-
-
-class ConversationAlreadyExists(SessionError):
-    """``create_session`` lost a race: another writer created the conversation first."""
-
-
-class ConversationEndedError(SessionError):
-    """The conversation has ended; it takes no more messages."""
-
-
-class ConversationBusy(SessionError):
-    """Too many concurrent writers on one conversation; the caller may try again."""
 
 
 def utc_now() -> str:

@@ -1,7 +1,7 @@
 """The design guide's key metrics, computed from PostgreSQL and published as gauges.
 
 They are refreshed on a schedule (a background task, or the command ``python -m
-app.workers.usage_stats``), never per scrape: a scrape every 15 s from several Prometheus
+app.commands.usage_stats``), never per scrape: a scrape every 15 s from several Prometheus
 replicas must not turn into aggregate queries over the whole identity database.
 """
 

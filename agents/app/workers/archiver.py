@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from redis.exceptions import RedisError
 
 from app.config import Settings, get_settings
-from app.services.archive_queue import ARCHIVE_DUE_KEY
+from app.services.archival.queue import ARCHIVE_DUE_KEY
 from app.services.conversation_archival import (
     DATABASE_ERRORS,
     REDIS_ERRORS,

@@ -20,7 +20,7 @@ from history_factories import (
 from redis import Redis
 from sqlalchemy import Engine, text
 
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 
 BASE = f"/api/v1/users/{USER_A}"
 

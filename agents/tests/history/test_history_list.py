@@ -192,7 +192,7 @@ async def test_largest_offset_is_an_empty_page(client: httpx.AsyncClient, users:
 
 
 def test_listing_and_its_keyset_use_the_order_index(users: Engine) -> None:
-    from app.services.history import SORT_KEY
+    from app.services.history.queries import SORT_KEY
 
     with users.connect() as connection:
         connection.execute(text("SET enable_seqscan = off"))

@@ -14,7 +14,7 @@ import pytest
 from history_factories import USER_A, auth
 from sqlalchemy import Engine
 
-from app.services.identity_db_async import HistoryPool, PoolClosed
+from app.services.identity_db import HistoryPool, PoolClosed
 from shared.migrations import libpq_url
 
 APP_NAME = "hirecj-pool-test"

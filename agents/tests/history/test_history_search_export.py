@@ -15,7 +15,7 @@ from history_factories import BASE_TIME, USER_A, USER_B, auth, create_conversati
 from sqlalchemy import Engine, text
 
 from app.main import create_app, lifespan
-from app.services import history_export
+from app.services.history import export as history_export
 
 BASE = f"/api/v1/users/{USER_A}"
 

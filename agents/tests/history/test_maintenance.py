@@ -1,4 +1,4 @@
-"""python -m app.workers.maintenance: orphans, retention, event archiving, ANALYZE."""
+"""python -m app.commands.maintenance: orphans, retention, event archiving, ANALYZE."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from history_factories import USER_A, conversation_exists, create_conversation
 from sqlalchemy import Engine, text
 
 from app.config import get_settings
-from app.workers import maintenance
+from app.commands import maintenance
 
 NOW = datetime.now(UTC)
 

@@ -20,7 +20,7 @@ from redis import Redis
 from sqlalchemy import Engine
 
 from app.config import get_settings
-from app.services.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 
 CONVERSATION = "00000000-0000-4000-8000-000000000001"
 ROUTES = [

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
+
+from app.exceptions import NotFoundError
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -25,13 +27,13 @@ def homepage_router(dist_dir: Path) -> APIRouter:
     @router.get("/{path:path}")
     def homepage(path: str) -> FileResponse:
         if path.startswith(NOT_SPA_PREFIXES):
-            raise HTTPException(status_code=404, detail="Not Found")
+            raise NotFoundError("Not Found")
         candidate = (root / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(root):
             cache = IMMUTABLE if path.startswith("assets/") else REVALIDATE
             return FileResponse(candidate, headers={"Cache-Control": cache})
         if path.startswith("assets/"):
-            raise HTTPException(status_code=404, detail="Not Found")
+            raise NotFoundError("Not Found")
         return FileResponse(index, headers={"Cache-Control": REVALIDATE})
 
     return router

@@ -8,7 +8,7 @@ hear the same sentence twice in a row.
 
 from __future__ import annotations
 
-from app.services.responders.base import ConversationContext, shop_name
+from app.services.chat.responders.base import ConversationContext, shop_name
 
 INTRO = (
     "I'm CJ, a support teammate for Shopify stores: I read your customer conversations, "

@@ -17,8 +17,14 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
 
+from app.exceptions import (
+    ChatError,
+    ConversationAlreadyExists,
+    ConversationBusy,
+    ConversationEndedError,
+    ConversationNotFound,
+)
 from app.schemas.chat import (
     CjMessage,
     ConversationEnded,
@@ -29,20 +35,14 @@ from app.schemas.chat import (
     StartFrame,
     StoredMessage,
 )
-from app.services.chat_archive_lookup import (
+from app.services.chat.archive_lookup import (
     DeletedConversationError,
-    find_archived_conversation_async,
-    previous_conversation_async,
+    find_archived_conversation,
+    previous_conversation,
 )
-from app.services.responders import ConversationContext, Responder
-from app.services.session_manager import (
-    ConversationAlreadyExists,
-    ConversationBusy,
-    ConversationEndedError,
-    ConversationNotFound,
-    LiveSession,
-    SessionManager,
-)
+from app.services.chat.responders import ConversationContext, Responder
+from app.services.identity_db import HistoryPool
+from app.services.session_manager import LiveSession, SessionManager
 from shared.ids import merchant_id_for_shop, parse_conversation_id
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
 
@@ -58,10 +58,6 @@ BUSY = "the conversation is busy; please try again"
 Identity = Literal["verified", "anonymous", "rejected"]
 
 
-class ChatError(Exception):
-    """A frame that cannot be honoured; the message goes to the client in an ``error`` frame."""
-
-
 class ChatConnection:
     def __init__(
         self,
@@ -69,7 +65,7 @@ class ChatConnection:
         path_conversation_id: str,
         sessions: SessionManager,
         responder: Responder,
-        engine: Engine,
+        pool: HistoryPool,
         token_secrets: Sequence[str],
     ) -> None:
         try:
@@ -78,7 +74,7 @@ class ChatConnection:
             self.conversation_id = None
         self._sessions = sessions
         self._responder = responder
-        self._engine = engine
+        self._pool = pool
         self._secrets = list(token_secrets)
         self._session: LiveSession | None = None
         self._messages: list[dict[str, Any]] = []
@@ -211,8 +207,8 @@ class ChatConnection:
         self, conversation_id: str, workflow: str, claims: TokenClaims | None
     ) -> tuple[LiveSession, list[dict[str, Any]], bool]:
         try:
-            archived = await find_archived_conversation_async(
-                engine=self._engine, conversation_id=conversation_id
+            archived = await find_archived_conversation(
+                pool=self._pool, conversation_id=conversation_id
             )
         except DeletedConversationError:
             # A stale tab of a deleted conversation: the archiver would skip it forever, so
@@ -252,8 +248,8 @@ class ChatConnection:
     async def _greet(self, user_id: str | None) -> CjMessage:
         previous = None
         if user_id is not None and self.conversation_id is not None:
-            previous = await previous_conversation_async(
-                engine=self._engine, user_id=user_id, conversation_id=self.conversation_id
+            previous = await previous_conversation(
+                pool=self._pool, user_id=user_id, conversation_id=self.conversation_id
             )
         text = await self._responder.greeting(
             context=self._context(),

@@ -10,116 +10,26 @@ Counting messages reads the generated ``message_count`` column, never the messag
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from app.services.identity_db_async import HistoryPool
+from app.exceptions import ConversationNotFound, InvalidInputError, UserNotFound
+from app.services.history.cursors import (
+    KeysetCursor,
+    SearchCursor,
+    encode_keyset_cursor,
+    encode_search_cursor,
+    parse_before,
+)
+from app.services.identity_db import HistoryPool, connect
 
 logger = logging.getLogger(__name__)
 
 SORT_KEY = "COALESCE(started_at, created_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')"
-MAX_CURSOR_CHARS = 200
-MAX_CURSOR_OFFSET = 10_000_000
-
-
-class HistoryError(Exception):
-    """Base of the history API's errors; the router maps each to its status once."""
-
-    status_code = 500
-    detail = "history error"
-
-
-class ConversationNotFound(HistoryError):
-    # The same answer for "no such id" and "someone else's": existence is never revealed.
-    status_code = 404
-    detail = "Conversation not found"
-
-
-class UserNotFound(HistoryError):
-    status_code = 404
-    detail = "User not found"
-
-
-class HistoryUnavailable(HistoryError):
-    status_code = 503
-    detail = "The history store is unavailable; try again shortly"
-
-
-# -- cursors ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeysetCursor:
-    """Resume a listing after the row (sort_at, id)."""
-
-    sort_at: datetime
-    conversation_id: uuid.UUID
-
-
-@dataclass(frozen=True)
-class SearchCursor:
-    """Resume a ranked search at this offset (ranks are not a stable keyset)."""
-
-    offset: int
-
-
-Cursor = KeysetCursor | SearchCursor
-
-
-def _b64(raw: str) -> str:
-    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
-
-
-def encode_keyset_cursor(sort_at: datetime, conversation_id: uuid.UUID) -> str:
-    return _b64(f"k|{sort_at.isoformat()}|{conversation_id}")
-
-
-def encode_search_cursor(offset: int) -> str:
-    return _b64(f"s|{offset}")
-
-
-def decode_cursor(value: str) -> Cursor:
-    """The cursor in ``value``; ValueError (a 422 at the API) for anything we did not issue."""
-    if not value or len(value) > MAX_CURSOR_CHARS:
-        raise ValueError("cursor is empty or too long")
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        kind, _, rest = raw.partition("|")
-        if kind == "k":
-            stamp, _, ident = rest.partition("|")
-            sort_at = datetime.fromisoformat(stamp)
-            if sort_at.tzinfo is None:
-                raise ValueError("naive time")
-            return KeysetCursor(sort_at, uuid.UUID(ident))
-        if kind == "s" and rest.isdigit() and int(rest) <= MAX_CURSOR_OFFSET:
-            return SearchCursor(int(rest))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise ValueError("not a cursor issued by this API")
-
-
-# -- database access -------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def connect(pool: HistoryPool) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection; driver and network failures become HistoryUnavailable (503)."""
-    try:
-        async with pool.acquire() as connection:
-            yield connection
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-        # The class name only: a driver message may quote statement parameters (search words).
-        logger.error("history database error: %s", type(exc).__name__)
-        raise HistoryUnavailable() from exc
 
 
 _PAGE_COLUMNS = (
@@ -282,6 +192,39 @@ async def search_conversations(
         "offset": offset,
         "next_cursor": encode_search_cursor(skip + limit) if more else None,
     }
+
+
+async def conversation_page(
+    *,
+    pool: HistoryPool,
+    user_id: str,
+    limit: int,
+    offset: int,
+    before: str | None = None,
+    query: str | None = None,
+) -> dict[str, Any] | bytes:
+    """The list route's page: with ``query`` a ranked search, else the newest-first listing.
+
+    ``before`` is a ``next_cursor`` of the same kind of listing (else 422)."""
+    if query is not None and "\x00" in query:
+        raise InvalidInputError(parameter="q", detail="must not contain NUL characters")
+    cursor = parse_before(before, searching=query is not None)
+    if query is not None:
+        return await search_conversations(
+            pool=pool,
+            user_id=user_id,
+            query=query,
+            limit=limit,
+            offset=offset,
+            before=cursor if isinstance(cursor, SearchCursor) else None,
+        )
+    return await list_conversations_json(
+        pool=pool,
+        user_id=user_id,
+        limit=limit,
+        offset=offset,
+        before=cursor if isinstance(cursor, KeysetCursor) else None,
+    )
 
 
 _DETAIL = (

@@ -1,8 +1,4 @@
-"""What the chat needs from archived conversations in PostgreSQL (read only).
-
-The queries are synchronous (psycopg2); async callers use the ``*_async`` wrappers, which run
-them in the thread pool so the event loop never waits on the database.
-"""
+"""What the chat needs from archived conversations in PostgreSQL (read only), over the pool."""
 
 from __future__ import annotations
 
@@ -10,20 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
-from starlette.concurrency import run_in_threadpool
+from app.services.identity_db import HistoryPool, connect
 
 TOPIC_MAX_CHARS = 80
 
 # One round trip answers both "is it archived?" and "did its owner delete it?".
-_FIND_CONVERSATION = text(
-    """
+_FIND_CONVERSATION = """
     SELECT c.id, c.user_id, c.merchant_id, c.workflow_name, c.started_at, c.ended_at, c.messages,
            EXISTS (SELECT 1 FROM conversation_tombstones t WHERE t.id = w.id) AS deleted
-      FROM (SELECT CAST(:conversation_id AS uuid) AS id) AS w
+      FROM (SELECT $1::uuid AS id) AS w
       LEFT JOIN conversations AS c ON c.id = w.id
     """
-)
 
 
 class DeletedConversationError(Exception):
@@ -32,8 +25,7 @@ class DeletedConversationError(Exception):
 
 # The newest archived conversation of the user, other than the current one, and its first user
 # message (found inside PostgreSQL, so only one short string crosses the wire).
-_LAST_TOPIC = text(
-    """
+_LAST_TOPIC = """
     SELECT c.started_at,
            (SELECT m.value ->> 'content'
               FROM jsonb_array_elements(c.messages) WITH ORDINALITY AS m(value, position)
@@ -41,11 +33,10 @@ _LAST_TOPIC = text(
              ORDER BY m.position
              LIMIT 1) AS topic
       FROM conversations AS c
-     WHERE c.user_id = :user_id AND c.id <> CAST(:conversation_id AS uuid)
+     WHERE c.user_id = $1 AND c.id <> $2::uuid
      ORDER BY c.started_at DESC NULLS LAST, c.id DESC
      LIMIT 1
     """
-)
 
 
 @dataclass(frozen=True)
@@ -80,50 +71,35 @@ def truncate_topic(topic: str | None, limit: int = TOPIC_MAX_CHARS) -> str | Non
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def find_archived_conversation(
-    *, engine: Engine, conversation_id: str
+async def find_archived_conversation(
+    *, pool: HistoryPool, conversation_id: str
 ) -> ArchivedConversation | None:
-    with engine.connect() as connection:
-        row = connection.execute(_FIND_CONVERSATION, {"conversation_id": conversation_id}).one()
-    if row.deleted:
+    async with connect(pool) as connection:
+        row = await connection.fetchrow(_FIND_CONVERSATION, conversation_id)
+    assert row is not None  # the VALUES side always yields one row
+    if row["deleted"]:
         raise DeletedConversationError(conversation_id)
-    if row.id is None:
+    if row["id"] is None:
         return None
-    messages = row.messages if isinstance(row.messages, list) else []
+    messages = row["messages"] if isinstance(row["messages"], list) else []
     return ArchivedConversation(
-        conversation_id=str(row.id),
-        user_id=row.user_id,
-        merchant_id=row.merchant_id,
-        workflow=row.workflow_name,
-        started_at=_iso(row.started_at),
-        ended_at=_iso(row.ended_at),
+        conversation_id=str(row["id"]),
+        user_id=row["user_id"],
+        merchant_id=row["merchant_id"],
+        workflow=row["workflow_name"],
+        started_at=_iso(row["started_at"]),
+        ended_at=_iso(row["ended_at"]),
         messages=[m for m in messages if isinstance(m, dict)],
     )
 
 
-def previous_conversation(
-    *, engine: Engine, user_id: str, conversation_id: str
+async def previous_conversation(
+    *, pool: HistoryPool, user_id: str, conversation_id: str
 ) -> PreviousConversation | None:
-    with engine.connect() as connection:
-        row = connection.execute(
-            _LAST_TOPIC, {"user_id": user_id, "conversation_id": conversation_id}
-        ).first()
+    async with connect(pool) as connection:
+        row = await connection.fetchrow(_LAST_TOPIC, user_id, conversation_id)
     if row is None:
         return None
-    return PreviousConversation(started_at=_iso(row.started_at), topic=truncate_topic(row.topic))
-
-
-async def find_archived_conversation_async(
-    *, engine: Engine, conversation_id: str
-) -> ArchivedConversation | None:
-    return await run_in_threadpool(
-        find_archived_conversation, engine=engine, conversation_id=conversation_id
-    )
-
-
-async def previous_conversation_async(
-    *, engine: Engine, user_id: str, conversation_id: str
-) -> PreviousConversation | None:
-    return await run_in_threadpool(
-        previous_conversation, engine=engine, user_id=user_id, conversation_id=conversation_id
+    return PreviousConversation(
+        started_at=_iso(row["started_at"]), topic=truncate_topic(row["topic"])
     )

@@ -7,9 +7,9 @@ chat completions) is used when LLM_API_KEY is set.
 from __future__ import annotations
 
 from app.config import Settings
-from app.services.responders.base import ConversationContext, Responder, shop_name
-from app.services.responders.llm import LLMResponder
-from app.services.responders.scripted import ScriptedResponder
+from app.services.chat.responders.base import ConversationContext, Responder, shop_name
+from app.services.chat.responders.llm import LLMResponder
+from app.services.chat.responders.scripted import ScriptedResponder
 
 __all__ = [
     "ConversationContext",

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from app.services.redis_keys import ARCHIVE_DUE_KEY, ARCHIVE_LEASED_KEY, messages_key, session_key
+from app.core.redis_keys import ARCHIVE_DUE_KEY, ARCHIVE_LEASED_KEY, messages_key, session_key
 
 # KEYS: due, leased. ARGV: now, limit, lease_until, max_score.
 _CLAIM = """

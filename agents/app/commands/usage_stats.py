@@ -1,6 +1,6 @@
 """Compute the design guide's key metrics once and print them as JSON.
 
-    python -m app.workers.usage_stats
+    python -m app.commands.usage_stats
 
 New users per day, returning user rate, conversations per user, archival volume and table
 sizes. The agents web process publishes the same figures as Prometheus gauges, refreshed every
@@ -21,7 +21,7 @@ from app.services.usage_stats import as_dict, compute_usage_stats
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(
-        prog="python -m app.workers.usage_stats", description=__doc__
+        prog="python -m app.commands.usage_stats", description=__doc__
     ).parse_args(argv)
     try:
         stats = compute_usage_stats(engine=get_engine())

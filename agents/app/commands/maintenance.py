@@ -1,7 +1,7 @@
 """The design guide's database maintenance, as a command (run it weekly, e.g. Heroku Scheduler).
 
-    cd agents && python -m app.workers.maintenance            # every task
-    python -m app.workers.maintenance --orphans --analyze      # only these
+    cd agents && python -m app.commands.maintenance            # every task
+    python -m app.commands.maintenance --orphans --analyze      # only these
 
 Tasks:
   --orphans         delete conversations with no user (user_id NULL) created over 7 days ago
@@ -119,7 +119,7 @@ def analyze_tables(*, engine: Engine) -> list[str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m app.workers.maintenance",
+        prog="python -m app.commands.maintenance",
         description="Database maintenance; with no task flag, every task runs.",
     )
     parser.add_argument("--orphans", action="store_true", help="delete orphaned conversations")

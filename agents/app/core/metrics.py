@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
 from redis.exceptions import RedisError
 
-from app.services.archive_queue import oldest_due_age
-from app.services.identity_db_async import HistoryPool
+from app.services.archival.queue import oldest_due_age
+from app.services.identity_db import HistoryPool
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from app.services.redis_keys import messages_key, session_key
+from app.core.redis_keys import messages_key, session_key
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from app.services.responders.base import ConversationContext, shop_name
-from app.services.responders.scripted import ScriptedResponder
+from app.services.chat.responders.base import ConversationContext, shop_name
+from app.services.chat.responders.scripted import ScriptedResponder
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from typing import TypeVar
 
 from redis.exceptions import RedisError
 
-from app.services.archive_store import CONVERSATION_LOCK_SPACE, LOCK_FOR_DELETING
-from app.services.history import ConversationNotFound, HistoryUnavailable, connect
-from app.services.identity_db_async import HistoryPool
-from app.services.session_manager import ConversationBusy, SessionManager
+from app.exceptions import ConversationBusy, ConversationNotFound, StoreUnavailable
+from app.services.archival.store import CONVERSATION_LOCK_SPACE, LOCK_FOR_DELETING
+from app.services.identity_db import HistoryPool, connect
+from app.services.session_manager import SessionManager
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,4 +69,4 @@ async def _redis_call(call: Awaitable[T]) -> T:
         return await call
     except (RedisError, OSError, ConversationBusy) as exc:
         logger.error("history redis error: %s", type(exc).__name__)
-        raise HistoryUnavailable() from exc
+        raise StoreUnavailable() from exc

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from app.schemas.history import ConversationDetail
-from app.services.history import iter_conversation_batches
-from app.services.identity_db_async import HistoryPool
+from app.services.history.queries import iter_conversation_batches
+from app.services.identity_db import HistoryPool
 
 EXPORT_BATCH_SIZE = 200
 SENDER_NAMES = {"user": "You", "cj": "CJ"}
