@@ -47,6 +47,7 @@ lint: install ## ruff (lint + format check) and mypy
 	cd $(ROOT) && $(VENV)/bin/mypy shared
 	cd auth && $(VENV)/bin/mypy app
 	cd agents && $(VENV)/bin/mypy app
+	$(VENV)/bin/vulture
 
 format: install ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -10,56 +10,46 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import random
 import resource
 import time
+
+import psutil
 
 # -- CPU accounting ---------------------------------------------------------------------------
 # Where each request's CPU goes (server process tree, every PostgreSQL process, the load
 # generator) explains a rate: on 2 cores the three compete for the same time.
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            raw = stat.read()
-    except OSError:
-        return None
-    # comm (field 2) may hold spaces; everything after its closing parenthesis splits cleanly.
-    return [raw[raw.index("(") + 1 : raw.rindex(")")], *raw[raw.rindex(")") + 2 :].split()]
-
-
-def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+def _cpu_by_pid(processes: list[psutil.Process]) -> dict[int, float]:
     """Each live process's CPU seconds so far (user + system)."""
     seconds = {}
-    for pid in pids:
-        fields = _stat_fields(pid)
-        if fields is not None:
-            seconds[pid] = (int(fields[12]) + int(fields[13])) / os.sysconf("SC_CLK_TCK")
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue  # exited meanwhile
+        seconds[process.pid] = times.user + times.system
     return seconds
 
 
-def _cpu_since(before: dict[int, float], pids: list[int]) -> float:
-    """CPU seconds ``pids`` spent since ``before``; a process started since counts whole (a
+def _cpu_since(before: dict[int, float], processes: list[psutil.Process]) -> float:
+    """CPU seconds ``processes`` spent since ``before``; a process started since counts whole (a
     backend the pool opened during the run), one that exited is lost (nothing to read)."""
-    return sum(now - before.get(pid, 0.0) for pid, now in _cpu_by_pid(pids).items())
+    return sum(now - before.get(pid, 0.0) for pid, now in _cpu_by_pid(processes).items())
 
 
-def _processes() -> list[tuple[int, list[str]]]:
+def _server_tree(root: int) -> list[psutil.Process]:
+    server = psutil.Process(root)
+    return [server, *server.children()]
+
+
+def _postgres_processes() -> list[psutil.Process]:
     found = []
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if entry.isdigit() and (fields := _stat_fields(int(entry))) is not None:
-            found.append((int(entry), fields))
+    for process in psutil.process_iter(["name"]):
+        if (process.info["name"] or "").startswith("postgres"):
+            found.append(process)
     return found
-
-
-def _server_tree(root: int) -> list[int]:
-    return [root] + [pid for pid, fields in _processes() if fields[2] == str(root)]
-
-
-def _postgres_pids() -> list[int]:
-    return [pid for pid, fields in _processes() if fields[0].startswith("postgres")]
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -143,8 +133,8 @@ def measure(
 ) -> dict[str, float]:
     """Drive ``requests`` (raw HTTP/1.1, chosen at random) at ``port`` from ``concurrency``
     keep-alive connections in a separate process; print and return rate and latencies."""
-    server_pids = _server_tree(server_pid)
-    server_before, postgres_before = _cpu_by_pid(server_pids), _cpu_by_pid(_postgres_pids())
+    server = _server_tree(server_pid)
+    server_before, postgres_before = _cpu_by_pid(server), _cpu_by_pid(_postgres_processes())
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     worker = multiprocessing.Process(
@@ -155,8 +145,8 @@ def measure(
     latencies, errors, issued = queue.get()
     worker.join()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu = _cpu_since(server_before, server_pids)
-    postgres_cpu = _cpu_since(postgres_before, _postgres_pids())
+    server_cpu = _cpu_since(server_before, server)
+    postgres_cpu = _cpu_since(postgres_before, _postgres_processes())
     client_cpu = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )

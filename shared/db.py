@@ -17,9 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from shared.settings import LOCAL_HOSTS, ServiceSettings
+from shared.errors import first_line
+from shared.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
 
 
 def sqlalchemy_url(url: str, driver: str = "psycopg2") -> str:
@@ -82,7 +85,7 @@ def check_connection(engine: Engine) -> bool:
         logger.error(
             "identity database unreachable at %s: %s",
             engine.url.render_as_string(hide_password=True),
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+            first_line(exc),
         )
         return False
 

@@ -8,10 +8,12 @@ source, so no file can overwrite it.
 
 from __future__ import annotations
 
-import os
+import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
+
+from dotenv.parser import Original, parse_stream
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -41,47 +43,43 @@ def env_file_chain(service_dir: Path, root: Path | None = None) -> list[Path]:
     ]
 
 
-def _unquote(raw: str, path: Path, line_number: int) -> str:
-    value = raw.strip()
-    if not value:
-        return ""
-    quote = value[0]
-    if quote in ("'", '"'):
-        end = value.find(quote, 1)
-        if end == -1:
-            raise EnvFileError(path, line_number, f"unterminated {quote} quote")
-        rest = value[end + 1 :].strip()
-        if rest and not rest.startswith("#"):
-            raise EnvFileError(path, line_number, "unexpected text after the closing quote")
-        inner = value[1:end]
-        if quote == '"':
-            inner = inner.replace("\\n", "\n").replace('\\"', '"')
-        return inner
-    # An unquoted value ends at " #": a hash inside a value (a URL fragment) is kept.
-    comment = re.search(r"\s#", value)
-    return value[: comment.start()].rstrip() if comment else value
+def _first_line(original: Original) -> int:
+    # python-dotenv counts a binding from the blank lines before it; people count its text.
+    text = original.string
+    blank = text[: len(text) - len(text.lstrip("\r\n"))]
+    return original.line + blank.count("\n")
+
+
+def _reason(text: str) -> str:
+    """Why python-dotenv could not read a line (it only says that it could not)."""
+    _, sep, value = text.partition("=")
+    if not sep:
+        return "expected KEY=VALUE"
+    value = value.strip()
+    if value[:1] in ("'", '"') and value.count(value[0]) < 2:
+        return f"unterminated {value[0]} quote"
+    return "cannot be read as KEY=VALUE (check quotes and spaces)"
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines (optionally ``export``-prefixed, quoted, commented). Missing file: {}."""
+    """``KEY=VALUE`` lines (optionally ``export``-prefixed, quoted, commented), read by
+    python-dotenv without interpolation. Missing file: {}. A line it cannot read, or a name
+    that is not a variable name, raises EnvFileError naming the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
     values: dict[str, str] = {}
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("export "):
-            stripped = stripped[len("export ") :].lstrip()
-        key, sep, raw = stripped.partition("=")
-        key = key.strip()
-        if not sep:
-            raise EnvFileError(path, line_number, "expected KEY=VALUE")
-        if not _KEY.match(key):
-            raise EnvFileError(path, line_number, f"invalid variable name {key!r}")
-        values[key] = _unquote(raw, path, line_number)
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = _first_line(binding.original)
+            raise EnvFileError(path, line, _reason(binding.original.string.strip()))
+        if binding.key is None:
+            continue  # a comment or a blank line
+        if not _KEY.match(binding.key):
+            line = _first_line(binding.original)
+            raise EnvFileError(path, line, f"invalid variable name {binding.key!r}")
+        values[binding.key] = binding.value or ""
     return values
 
 
@@ -90,13 +88,4 @@ def load_env_files(files: Iterable[Path]) -> dict[str, str]:
     merged: dict[str, str] = {}
     for path in files:
         merged.update(parse_env_file(path))
-    return merged
-
-
-def resolve_environment(
-    service_dir: Path, root: Path | None = None, environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Every variable as the service sees it: files merged, then the real environment on top."""
-    merged = load_env_files(env_file_chain(service_dir, root))
-    merged.update(os.environ if environ is None else environ)
     return merged

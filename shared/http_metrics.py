@@ -30,18 +30,10 @@ LATENCY = Histogram(
 
 
 def route_template(scope: Scope) -> str:
-    """The matched path with each parameter's value put back as ``{name}``.
-
-    Rebuilt from the request path, not read from the route object, because a router included
-    with a prefix may be matched as a sub-application whose route knows only its own part.
-    """
-    if scope.get("route") is None:
-        return "unmatched"
-    path = str(scope.get("path", ""))
-    for name, value in (scope.get("path_params") or {}).items():
-        if value:
-            path = path.replace(str(value), "{" + name + "}", 1)
-    return path
+    """The matched route's path template, as Starlette's router recorded it in the scope
+    (``include_router`` copies each route with its prefix, so the template is whole)."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"
 
 
 _Instruments = tuple[Any, Any]

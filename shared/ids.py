@@ -10,7 +10,6 @@ from shared.constants import MERCHANT_ID_PREFIX, SHOP_SUFFIX, USER_ID_PREFIX
 
 SHOP_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 MAX_SHOP_NAME = 63  # one DNS label
-USER_ID_PATTERN = re.compile(r"^usr_[0-9a-f]{8,64}$")
 
 
 class InvalidShopError(ValueError):
@@ -47,10 +46,6 @@ def user_id_for_shop(shop: str, length: int = 8) -> str:
 
 def merchant_id_for_shop(shop: str) -> str:
     return MERCHANT_ID_PREFIX + shop.removesuffix(SHOP_SUFFIX)
-
-
-def is_user_id(value: str) -> bool:
-    return bool(USER_ID_PATTERN.fullmatch(value))
 
 
 def parse_conversation_id(value: str) -> str:

@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 
+from shared.errors import first_line
+
 logger = logging.getLogger(__name__)
 
 # Any constant works; this one spells "hirecjmg" so it is recognisable in pg_locks.
@@ -73,8 +75,7 @@ def _connect(url: str) -> psycopg2.extensions.connection:
     try:
         return psycopg2.connect(libpq_url(url), connect_timeout=10)
     except psycopg2.OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
-        raise MigrationError(f"cannot connect to the database: {first_line}") from None
+        raise MigrationError(f"cannot connect to the database: {first_line(exc)}") from None
 
 
 def _applied(connection: psycopg2.extensions.connection) -> dict[str, str]:

@@ -10,7 +10,6 @@ import os
 import ssl
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 
 
@@ -36,7 +35,3 @@ def create_async_redis(url: str, *, max_connections: int = 100, **overrides: Any
     )
     # from_pool: the client owns the pool, so aclose() also closes its connections.
     return aioredis.Redis.from_pool(pool)
-
-
-def create_redis(url: str, **overrides: Any) -> redis.Redis:
-    return redis.Redis.from_url(url, **{**_options(url), **overrides})

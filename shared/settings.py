@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -36,7 +35,6 @@ DEFAULT_IDENTITY_DATABASE_URL = (
 DEV_TOKEN_SECRET = "dev-only-identity-token-secret-change-me-0123456789"
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktdG9rZW4tZW5jcnlwdGlvbi1rZXktMDE="
 PLACEHOLDER_SECRETS = frozenset({DEV_TOKEN_SECRET, DEV_ENCRYPTION_KEY, "", "changeme", "secret"})
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
 
 
 class SettingsError(RuntimeError):
@@ -56,11 +54,6 @@ class _EnvFilesSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         # Keys stay as env names (lowercased); aliases and field names both resolve from them.
         return {key: value for key, value in self._values.items() if value != ""}
-
-
-def _is_local(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in LOCAL_HOSTS
 
 
 class ServiceSettings(BaseSettings):
@@ -162,10 +155,6 @@ class ServiceSettings(BaseSettings):
                         f"when ENVIRONMENT={self.environment}"
                     )
         return self
-
-    @property
-    def identity_database_is_local(self) -> bool:
-        return _is_local(self.identity_database_url)
 
     @property
     def scopes(self) -> list[str]:

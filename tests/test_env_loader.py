@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.env_loader import EnvFileError, parse_env_file, resolve_environment
+from shared.env_loader import EnvFileError, env_file_chain, load_env_files, parse_env_file
 from shared.settings import ServiceSettings
 
 
@@ -65,12 +65,12 @@ def test_real_environment_beats_every_file(
     assert os.environ["REDIS_SESSION_TTL"] == "4000"  # no file overwrote the real value
 
 
-def test_resolve_environment_reports_the_winning_value(layout: tuple[Path, Path]) -> None:
+def test_the_chain_reports_the_winning_value(layout: tuple[Path, Path]) -> None:
     root, service = layout
     write(service / ".env", "A=service\nB=service\nC=service\n")
     write(root / ".env.local", "B=local\nC=local\n")
     write(root / ".env.tunnel", "C=tunnel\n")
-    merged = resolve_environment(service, environ={"D": "real", "C": "real"})
+    merged = {**load_env_files(env_file_chain(service)), "D": "real", "C": "real"}
     assert (merged["A"], merged["B"], merged["C"], merged["D"]) == (
         "service",
         "local",
@@ -82,7 +82,7 @@ def test_resolve_environment_reports_the_winning_value(layout: tuple[Path, Path]
 def test_missing_files_are_fine(layout: tuple[Path, Path]) -> None:
     _, service = layout
     assert parse_env_file(service / ".env") == {}
-    assert resolve_environment(service, environ={}) == {}
+    assert load_env_files(env_file_chain(service)) == {}
 
 
 def test_quotes_comments_and_export_are_understood(layout: tuple[Path, Path]) -> None:

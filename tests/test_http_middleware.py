@@ -23,6 +23,10 @@ def _app() -> FastAPI:
     async def item(item_id: str) -> dict[str, str]:
         return {"item": item_id, "request_id": REQUEST_ID.get()}
 
+    @app.get("/shops/{shop}/items/{item_id}")
+    async def shop_item(shop: str, item_id: str) -> dict[str, str]:
+        return {"shop": shop, "item": item_id}
+
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("boom")
@@ -80,6 +84,17 @@ async def test_requests_are_counted_by_route_template_and_known_method(
     assert _count("OTHER", "/items/{item_id}", "200") == before_other + 1
     assert _count("GET", "unmatched", "404") == before_missing + 1
     assert _count("PURGE", "/items/{item_id}", "200") == 0
+
+
+async def test_a_value_that_also_appears_earlier_in_the_path_keeps_the_template(
+    client: httpx.AsyncClient,
+) -> None:
+    # Rebuilding the template by replacing values in the path would label this
+    # "/{item_id}/items/items/..."-style; the matched route's own template is exact.
+    template = "/shops/{shop}/items/{item_id}"
+    before = _count("GET", template, "200")
+    await client.get("/shops/items/items/shops")
+    assert _count("GET", template, "200") == before + 1
 
 
 async def test_an_unhandled_error_is_counted_and_logged_as_500(

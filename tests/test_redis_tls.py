@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.redis_client import create_async_redis, create_redis
+from shared.redis_client import create_async_redis
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None or shutil.which("openssl") is None,
@@ -58,33 +58,23 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     server.wait(timeout=10)
 
 
-def test_sync_client_connects_over_tls_with_a_self_signed_certificate(tls_redis: int) -> None:
-    client = create_redis(f"rediss://127.0.0.1:{tls_redis}/0")
-    try:
-        assert client.ping() is True
-        client.set("k", "v")
-        assert client.get("k") == "v"
-    finally:
-        client.close()
-
-
-async def test_async_client_connects_over_tls_with_a_self_signed_certificate(
-    tls_redis: int,
-) -> None:
+async def test_client_connects_over_tls_with_a_self_signed_certificate(tls_redis: int) -> None:
     client = create_async_redis(f"rediss://127.0.0.1:{tls_redis}/0")
     try:
         assert await client.ping() is True
+        await client.set("k", "v")
+        assert await client.get("k") == "v"
     finally:
         await client.aclose()
 
 
-def test_verification_can_be_demanded_and_then_refuses_a_self_signed_certificate(
+async def test_verification_can_be_demanded_and_then_refuses_a_self_signed_certificate(
     tls_redis: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REDIS_SSL_VERIFY", "true")
-    client = create_redis(f"rediss://127.0.0.1:{tls_redis}/0")
+    client = create_async_redis(f"rediss://127.0.0.1:{tls_redis}/0")
     try:
         with pytest.raises(Exception, match="(?i)certificate|ssl"):
-            client.ping()
+            await client.ping()
     finally:
-        client.close()
+        await client.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.db import is_local_database
 from shared.settings import DEV_TOKEN_SECRET, ServiceSettings, SettingsError
 
 
@@ -23,7 +24,7 @@ def test_postgres_scheme_is_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDENTITY_DATABASE_URL", "postgres://u:p@db.example.com:5432/d")
     settings = ServiceSettings.load()
     assert settings.identity_database_url == "postgresql://u:p@db.example.com:5432/d"
-    assert settings.identity_database_is_local is False
+    assert is_local_database(settings.identity_database_url) is False
 
 
 def test_heroku_database_url_is_used_when_the_contract_name_is_unset(
@@ -40,7 +41,7 @@ def test_default_url_is_the_contracts() -> None:
     assert settings.identity_database_url == (
         "postgresql://hirecj:hirecj_dev_password@localhost:5435/hirecj_identity"
     )
-    assert settings.identity_database_is_local
+    assert is_local_database(settings.identity_database_url)
 
 
 @pytest.mark.parametrize(

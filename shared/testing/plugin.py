@@ -89,7 +89,7 @@ def _release_redis_db(number: int, token: str) -> None:
         admin.close()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def pytest_configure() -> None:
     if STORES.database_name:
         return
     STORES.database_name = f"hirecj_test_{uuid.uuid4().hex[:10]}"
@@ -124,7 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         cached.cache_clear()
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def pytest_unconfigure() -> None:
     if STORES.redis_db >= 0:
         redis.Redis.from_url(f"{REDIS_BASE_URL}/{STORES.redis_db}").flushdb()
         _release_redis_db(STORES.redis_db, STORES.claim_token)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import get_settings
 from app.services.identity_db import dispose_engine, get_engine
+from shared.errors import first_line
 from shared.logging_setup import configure_logging
 
 ORPHAN_AGE_DAYS = 7
@@ -169,10 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args, engine=engine, retention_days=settings.conversation_retention_days)
     except SQLAlchemyError as exc:
         where = engine.url.render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
         print(
-            f"maintenance failed: identity database error at {where}: "
-            f"{reason[0] if reason else type(exc).__name__}",
+            f"maintenance failed: identity database error at {where}: {first_line(exc)}",
             file=sys.stderr,
         )
         return EXIT_DATABASE

@@ -11,8 +11,8 @@ import pytest
 from history_factories import USER_A, conversation_exists, create_conversation
 from sqlalchemy import Engine, text
 
-from app.config import get_settings
 from app.commands import maintenance
+from app.config import get_settings
 
 NOW = datetime.now(UTC)
 

@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from shared.errors import first_line
+
 logger = logging.getLogger(__name__)
 
 USER_CREATED = "user_created"
@@ -48,14 +50,7 @@ def log_user_event(
             "event %s for %s not recorded: %s",
             event_type,
             user_id,
-            _first_line(exc),
+            first_line(exc),
         )
         return False
     return True
-
-
-def _first_line(exc: Exception) -> str:
-    # The driver's own message, without the SQL statement and parameters SQLAlchemy appends.
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

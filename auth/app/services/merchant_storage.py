@@ -1,6 +1,6 @@
 """Users and merchants in PostgreSQL, the source of truth (a Redis flush loses neither).
 
-``generate_user_id(shop)`` is the design guide's ``usr_`` + first 8 hex of sha256(shop). Ids
+``shared.ids.user_id_for_shop(shop)`` is the design guide's ``usr_`` + first 8 hex of sha256(shop). Ids
 are collision-safe: when that id already belongs to another shop, the next candidate takes one
 more hex digit (9, 10, ... 64), so the id a shop gets is deterministic given who holds the
 shorter ones, and two shops never share an id. Inserts use ``ON CONFLICT DO NOTHING``, so two
@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.services import event_logger
 from app.services.shopify_client import ShopProfile
-from shared.constants import USER_ID_PREFIX
 from shared.crypto import TokenCipher
-from shared.ids import merchant_id_for_shop, shop_hash
+from shared.ids import merchant_id_for_shop, user_id_for_shop
 
 SHORT_ID_HEX = 8
 MAX_ID_HEX = 64
@@ -65,17 +64,13 @@ class MerchantRecord:
     is_new: bool
 
 
-def generate_user_id(shop: str, length: int = SHORT_ID_HEX) -> str:
-    return USER_ID_PREFIX + shop_hash(shop)[:length]
-
-
 def get_or_create_user(*, session: Session, shop: str) -> UserRecord:
     """The shop's user (``last_seen`` bumped), created on first sight."""
     existing = session.execute(_TOUCH_USER, {"shop": shop}).scalar_one_or_none()
     if existing is not None:
         return UserRecord(user_id=existing, is_new=False)
     for length in range(SHORT_ID_HEX, MAX_ID_HEX + 1):
-        candidate = generate_user_id(shop, length)
+        candidate = user_id_for_shop(shop, length)
         created = session.execute(_INSERT_USER, {"id": candidate, "shop": shop}).scalar()
         if created is not None:
             return UserRecord(user_id=created, is_new=True)
@@ -136,12 +131,3 @@ def update_user_profile(*, session: Session, user_id: str, profile: ShopProfile)
             "email": profile.email,
         },
     )
-
-
-def read_access_token(*, session: Session, shop: str, cipher: TokenCipher) -> str | None:
-    """The shop's decrypted access token, or None when not installed (for Admin API calls)."""
-    stored = session.execute(
-        text("SELECT access_token_encrypted FROM merchants WHERE shop_domain = :shop"),
-        {"shop": shop},
-    ).scalar_one_or_none()
-    return cipher.decrypt(stored) if stored else None
