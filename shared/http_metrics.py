@@ -30,10 +30,25 @@ LATENCY = Histogram(
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path template, as Starlette's router recorded it in the scope
-    (``include_router`` copies each route with its prefix, so the template is whole)."""
-    path = getattr(scope.get("route"), "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The matched route's path template (``/api/v1/users/{user_id}/profile``).
+
+    Starlette records the matched route in the scope. A router FastAPI included with a prefix
+    is matched as a branch whose route knows only its own part (``/users/{user_id}/profile``),
+    so the literal prefix is the part of the request path before the suffix that this route's
+    own pattern matches; parameter values never take part, so none can be mistaken for it.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    if pattern is None or pattern.fullmatch(path):
+        return template
+    for index, char in enumerate(path):
+        if char == "/" and pattern.fullmatch(path[index:]):
+            return path[:index] + template
+    return template
 
 
 _Instruments = tuple[Any, Any]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from prometheus_client import REGISTRY
 
 from shared.http_middleware import RequestObservabilityMiddleware
@@ -18,6 +18,13 @@ from shared.logging_setup import REQUEST_ID
 
 def _app() -> FastAPI:
     app = FastAPI()
+    prefixed = APIRouter(prefix="/v1/things")
+
+    @prefixed.get("/{thing}/parts/{part}")
+    async def part(thing: str, part: str) -> dict[str, str]:
+        return {"thing": thing, "part": part}
+
+    app.include_router(prefixed, prefix="/api")
 
     @app.api_route("/items/{item_id}", methods=["GET", "PURGE"])
     async def item(item_id: str) -> dict[str, str]:
@@ -94,6 +101,15 @@ async def test_a_value_that_also_appears_earlier_in_the_path_keeps_the_template(
     template = "/shops/{shop}/items/{item_id}"
     before = _count("GET", template, "200")
     await client.get("/shops/items/items/shops")
+    assert _count("GET", template, "200") == before + 1
+
+
+async def test_a_router_included_with_a_prefix_is_labelled_with_its_whole_template(
+    client: httpx.AsyncClient,
+) -> None:
+    template = "/api/v1/things/{thing}/parts/{part}"
+    before = _count("GET", template, "200")
+    await client.get("/api/v1/things/api/parts/v1")
     assert _count("GET", template, "200") == before + 1
 
 

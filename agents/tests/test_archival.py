@@ -215,3 +215,27 @@ async def test_a_deleted_conversation_is_never_written_back(archiver, aredis, db
     await archiver.archive_due(everything=True)
 
     assert archived(db_engine, conversation_id) is None
+
+
+async def test_a_chat_in_which_only_cj_spoke_is_not_archived_until_the_merchant_writes(
+    archiver, aredis, db_engine
+):  # type: ignore[no-untyped-def]
+    manager = sessions(aredis)
+    conversation_id = await seed(manager, messages=0)
+    await manager.append_message(
+        conversation_id=conversation_id, user_id=None, sender="cj", content="Hi! I'm CJ."
+    )
+
+    skipped = await archiver.archive_due(everything=True)
+    assert skipped.conversations == 0
+    assert archived(db_engine, conversation_id) is None
+    # Settled, not retried forever: nothing is left queued or leased.
+    assert await aredis.zcard(ARCHIVE_DUE_KEY) == 0
+    assert await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+
+    await manager.append_message(
+        conversation_id=conversation_id, user_id=None, sender="user", content="refund please"
+    )
+    written = await archiver.archive_due(everything=True)
+    assert written.conversations == 1
+    assert contents(archived(db_engine, conversation_id)) == ["Hi! I'm CJ.", "refund please"]

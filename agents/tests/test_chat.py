@@ -369,6 +369,30 @@ def test_archived_conversation_resumes_only_for_its_owner(
         assert [m["content"] for m in started["messages"]] == [m["content"] for m in archived]
 
 
+def test_a_conversation_back_from_postgresql_says_it_was_restored_and_from_when(
+    client: TestClient, redis_client: redis.Redis, clean_database: Engine
+) -> None:
+    archived = [message("user", "archived question"), message("cj", "answer")]
+    conversation_id = create_archived_conversation(clean_database, shop=SHOP, messages=archived)
+    with clean_database.begin() as connection:
+        connection.execute(
+            text("UPDATE conversations SET archived_at = '2024-03-01T10:00:00Z' WHERE id = :id"),
+            {"id": conversation_id},
+        )
+    with client.websocket_connect(f"/ws/chat/{conversation_id}") as ws:
+        restored = start(ws, conversation_id, token=token_for(SHOP))
+    assert restored["restored"] is True
+    assert restored["archived_at"] == "2024-03-01T10:00:00+00:00"
+    # Redis has it again now: the next start resumes the live copy, not the archive.
+    with client.websocket_connect(f"/ws/chat/{conversation_id}") as ws:
+        resumed = start(ws, conversation_id, token=token_for(SHOP))
+    assert (resumed["resumed"], resumed["restored"], resumed["archived_at"]) == (True, False, None)
+    fresh = new_id()
+    with client.websocket_connect(f"/ws/chat/{fresh}") as ws:
+        new = start(ws, fresh, token=token_for(SHOP))
+    assert (new["resumed"], new["restored"], new["archived_at"]) == (False, False, None)
+
+
 def test_a_deleted_conversation_cannot_be_started_again_under_its_id(
     client: TestClient, redis_client: redis.Redis, clean_database: Engine
 ) -> None:

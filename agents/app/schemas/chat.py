@@ -131,6 +131,10 @@ class ConversationStarted(BaseModel):
     workflow: str
     resumed: bool
     messages: list[StoredMessage]
+    # True when Redis no longer had the conversation and it came back from PostgreSQL, as it
+    # was when archived at ``archived_at``: anything said after that moment was lost with Redis.
+    restored: bool = False
+    archived_at: str | None = None
     # "verified" (a valid token proved user_id), "anonymous" (no token), or "rejected" (a token
     # came and was not valid, so the conversation continues without a user).
     identity: Literal["verified", "anonymous", "rejected"]

@@ -22,6 +22,10 @@ class StoredMessage(BaseModel):
 class ConversationSummary(BaseModel):
     id: uuid.UUID
     workflow: str | None
+    title: str | None = Field(
+        description="A generated title, else the merchant's first message (<= 60 characters)"
+    )
+    preview: str | None = Field(description="The last message, <= 120 characters")
     started_at: datetime | None
     ended_at: datetime | None
     message_count: int
@@ -34,7 +38,10 @@ class ConversationSummary(BaseModel):
 
 class ConversationPage(BaseModel):
     conversations: list[ConversationSummary]
-    total: int = Field(description="All of the user's conversations (or all matches for ?q=)")
+    total: int = Field(
+        description="All of the user's listed conversations (those in which they wrote), "
+        "or all matches for ?q="
+    )
     limit: int
     offset: int
     next_cursor: str | None = Field(

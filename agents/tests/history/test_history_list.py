@@ -39,6 +39,8 @@ async def test_rows_have_the_contract_shape_and_count_messages(
         {
             "id": str(conversation_id),
             "workflow": "shopify_onboarding",
+            "title": "one",
+            "preview": "three",
             "started_at": "2024-05-01T12:00:00Z",
             "ended_at": "2024-05-01T12:05:00Z",
             "message_count": 3,
@@ -192,7 +194,7 @@ async def test_largest_offset_is_an_empty_page(client: httpx.AsyncClient, users:
 
 
 def test_listing_and_its_keyset_use_the_order_index(users: Engine) -> None:
-    from app.services.history.queries import SORT_KEY
+    from app.services.history.queries import LISTED, SORT_KEY
 
     with users.connect() as connection:
         connection.execute(text("SET enable_seqscan = off"))
@@ -200,7 +202,7 @@ def test_listing_and_its_keyset_use_the_order_index(users: Engine) -> None:
             row[0]
             for row in connection.execute(
                 text(
-                    f"EXPLAIN SELECT id FROM conversations WHERE user_id = 'u' "
+                    f"EXPLAIN SELECT id FROM conversations WHERE user_id = 'u' AND {LISTED} "
                     f"AND ({SORT_KEY}, id) < (now(), gen_random_uuid()) "
                     f"ORDER BY {SORT_KEY} DESC, id DESC LIMIT 20"
                 )

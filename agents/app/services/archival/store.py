@@ -39,6 +39,7 @@ class ArchiveBatch:
     metadata: list[str] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
     last_message_at: list[datetime | None] = field(default_factory=list)
+    titles: list[str | None] = field(default_factory=list)
     message_counts: list[int] = field(default_factory=list)
     raw_messages: list[list[str]] = field(default_factory=list)
     # conversation id -> the session's version as stored ("" = gone); settles every claim.
@@ -63,6 +64,7 @@ class ArchiveBatch:
             self.metadata,
             self.versions,
             self.last_message_at,
+            self.titles,
         )
 
 
@@ -89,6 +91,24 @@ def _last_timestamp(raw_messages: list[str]) -> datetime | None:
     return parse_timestamp(last.get("timestamp")) if isinstance(last, dict) else None
 
 
+# How the session manager encodes a merchant's message (compact JSON); a cheap test that
+# spares parsing every message of the batch, confirmed by parsing when it fails.
+_USER_SENDER = '"sender":"user"'
+
+
+def _merchant_wrote(raw: list[str]) -> bool:
+    if any(_USER_SENDER in item for item in raw):
+        return True
+    for item in raw:
+        try:
+            message = json.loads(item)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("sender") == "user":
+            return True
+    return False
+
+
 def canonical_id(conversation_id: str) -> str | None:
     try:
         return str(uuid.UUID(conversation_id))
@@ -112,8 +132,9 @@ async def read_batch(redis: aioredis.Redis, *, ids: list[str]) -> ArchiveBatch:
         if canonical is None:
             batch.invalid_ids.append(conversation_id)
             continue
-        if not raw:
-            # Nothing said yet (or already expired): nothing to archive; the next write re-queues.
+        if not _merchant_wrote(raw):
+            # Nothing said yet (or already expired), or only CJ spoke: not worth archiving (and
+            # not listed if it were); the merchant's first message re-queues it.
             continue
         _append(batch, canonical, session, raw)
     return batch
@@ -137,6 +158,7 @@ def _append(
     except ValueError:
         batch.versions.append(0)
     batch.last_message_at.append(_last_timestamp(raw))
+    batch.titles.append(session.get("title") or None)
     batch.message_counts.append(len(raw))
     batch.raw_messages.append(raw)
 
@@ -164,6 +186,7 @@ _COLUMN_FIELDS = (
     "metadata",
     "versions",
     "last_message_at",
+    "titles",
 )
 
 
@@ -192,7 +215,7 @@ def sanitize_messages(batch: ArchiveBatch) -> None:
 
 _COLUMNS = """
     $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-    $7::timestamptz[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::timestamptz[]
+    $7::timestamptz[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::timestamptz[], $12::text[]
 """
 
 
@@ -206,7 +229,7 @@ def upsert_sql(*, with_merchants: bool) -> str:
 WITH batch AS (
     SELECT * FROM unnest({_COLUMNS}) AS b(
         id, session_user_id, merchant_id, shop, workflow_name, started_at, ended_at,
-        messages, metadata, archive_version, last_message_at)
+        messages, metadata, archive_version, last_message_at, title)
 ), resolved AS (
     SELECT b.*, COALESCE(b.session_user_id, {merchant_user}shop_user.id) AS wanted_user_id
     FROM batch b
@@ -215,10 +238,10 @@ WITH batch AS (
 )
 INSERT INTO conversations AS c (
     id, user_id, merchant_id, workflow_name, started_at, ended_at, messages, metadata,
-    archive_version, archived_at, last_message_at, pending_user_id)
+    archive_version, archived_at, last_message_at, pending_user_id, title)
 SELECT r.id, u.id, r.merchant_id, r.workflow_name, r.started_at, r.ended_at, r.messages,
        r.metadata, r.archive_version, now(), r.last_message_at,
-       CASE WHEN u.id IS NULL THEN r.wanted_user_id END
+       CASE WHEN u.id IS NULL THEN r.wanted_user_id END, r.title
 FROM resolved r
 LEFT JOIN users u ON u.id = r.wanted_user_id
 WHERE NOT EXISTS (SELECT 1 FROM conversation_tombstones t WHERE t.id = r.id)
@@ -234,7 +257,8 @@ ON CONFLICT (id) DO UPDATE SET
     metadata = COALESCE(c.metadata, '{{}}'::jsonb) || EXCLUDED.metadata,
     archive_version = EXCLUDED.archive_version,
     archived_at = EXCLUDED.archived_at,
-    last_message_at = EXCLUDED.last_message_at
+    last_message_at = EXCLUDED.last_message_at,
+    title = COALESCE(EXCLUDED.title, c.title)
 WHERE (jsonb_array_length(EXCLUDED.messages), EXCLUDED.archive_version)
     > (COALESCE(c.message_count, 0), COALESCE(c.archive_version, -1))
 """

@@ -8,11 +8,10 @@ from typing import Any
 
 from app.services.identity_db import HistoryPool, connect
 
-TOPIC_MAX_CHARS = 80
-
 # One round trip answers both "is it archived?" and "did its owner delete it?".
 _FIND_CONVERSATION = """
     SELECT c.id, c.user_id, c.merchant_id, c.workflow_name, c.started_at, c.ended_at, c.messages,
+           c.archived_at,
            EXISTS (SELECT 1 FROM conversation_tombstones t WHERE t.id = w.id) AS deleted
       FROM (SELECT $1::uuid AS id) AS w
       LEFT JOIN conversations AS c ON c.id = w.id
@@ -23,17 +22,12 @@ class DeletedConversationError(Exception):
     """Its owner deleted it: it must not come back to life under the same id."""
 
 
-# The newest archived conversation of the user, other than the current one, and its first user
-# message (found inside PostgreSQL, so only one short string crosses the wire).
+# The newest listed archived conversation of the user other than the current one, and its title
+# (migration 009: a generated title, else the merchant's first message condensed).
 _LAST_TOPIC = """
-    SELECT c.started_at,
-           (SELECT m.value ->> 'content'
-              FROM jsonb_array_elements(c.messages) WITH ORDINALITY AS m(value, position)
-             WHERE m.value ->> 'sender' = 'user'
-             ORDER BY m.position
-             LIMIT 1) AS topic
+    SELECT c.started_at, COALESCE(c.title, c.first_message_title) AS topic
       FROM conversations AS c
-     WHERE c.user_id = $1 AND c.id <> $2::uuid
+     WHERE c.user_id = $1 AND c.id <> $2::uuid AND c.first_message_title IS NOT NULL
      ORDER BY c.started_at DESC NULLS LAST, c.id DESC
      LIMIT 1
     """
@@ -47,12 +41,13 @@ class ArchivedConversation:
     workflow: str | None
     started_at: str | None
     ended_at: str | None
+    archived_at: str | None
     messages: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class PreviousConversation:
-    """The user's last archived conversation: when, and its first user message (truncated)."""
+    """The user's last archived conversation: when, and its title."""
 
     started_at: str | None
     topic: str | None
@@ -60,15 +55,6 @@ class PreviousConversation:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def truncate_topic(topic: str | None, limit: int = TOPIC_MAX_CHARS) -> str | None:
-    if topic is None:
-        return None
-    flat = " ".join(topic.split())
-    if not flat:
-        return None
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 async def find_archived_conversation(
@@ -89,6 +75,7 @@ async def find_archived_conversation(
         workflow=row["workflow_name"],
         started_at=_iso(row["started_at"]),
         ended_at=_iso(row["ended_at"]),
+        archived_at=_iso(row["archived_at"]),
         messages=[m for m in messages if isinstance(m, dict)],
     )
 
@@ -100,6 +87,4 @@ async def previous_conversation(
         row = await connection.fetchrow(_LAST_TOPIC, user_id, conversation_id)
     if row is None:
         return None
-    return PreviousConversation(
-        started_at=_iso(row["started_at"]), topic=truncate_topic(row["topic"])
-    )
+    return PreviousConversation(started_at=_iso(row["started_at"]), topic=row["topic"])

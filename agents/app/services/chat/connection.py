@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -58,6 +59,17 @@ BUSY = "the conversation is busy; please try again"
 Identity = Literal["verified", "anonymous", "rejected"]
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What ``start`` found: the live session and its messages; ``restored_from`` is when the
+    archived copy it was restored from was written (None when Redis still had it, or new)."""
+
+    session: LiveSession
+    messages: list[dict[str, Any]]
+    resumed: bool
+    restored_from: str | None = None
+
+
 class ChatConnection:
     def __init__(
         self,
@@ -89,7 +101,8 @@ class ChatConnection:
         conversation_id = self._check_start_id(frame.conversation_id)
         claims, identity = self._verify(frame.token)
         user_id = claims.user_id if claims else None
-        session, messages, resumed = await self._open(conversation_id, frame.workflow, claims)
+        opened = await self._open(conversation_id, frame.workflow, claims)
+        session, messages = opened.session, opened.messages
         if claims is not None and session.user_id is None:
             session = await self._link(session, claims)
         self._session, self._messages = session, list(messages)
@@ -98,8 +111,10 @@ class ChatConnection:
                 conversation_id=conversation_id,
                 user_id=session.user_id,
                 workflow=session.workflow,
-                resumed=resumed,
+                resumed=opened.resumed,
                 messages=[StoredMessage.model_validate(m) for m in messages],
+                restored=opened.restored_from is not None,
+                archived_at=opened.restored_from,
                 identity=identity,
             )
         ]
@@ -180,7 +195,7 @@ class ChatConnection:
 
     async def _open(
         self, conversation_id: str, workflow: str, claims: TokenClaims | None
-    ) -> tuple[LiveSession, list[dict[str, Any]], bool]:
+    ) -> Opened:
         """The live conversation (resumed, restored from the archive, or new) and its messages."""
         user_id = claims.user_id if claims else None
         session = await self._sessions.get_session(conversation_id=conversation_id)
@@ -201,11 +216,11 @@ class ChatConnection:
         except ConversationBusy:
             raise ChatError(BUSY) from None
         messages = await self._sessions.get_messages(conversation_id=conversation_id)
-        return session, messages, True
+        return Opened(session, messages, resumed=True)
 
     async def _create(
         self, conversation_id: str, workflow: str, claims: TokenClaims | None
-    ) -> tuple[LiveSession, list[dict[str, Any]], bool]:
+    ) -> Opened:
         try:
             archived = await find_archived_conversation(
                 pool=self._pool, conversation_id=conversation_id
@@ -218,7 +233,7 @@ class ChatConnection:
             session = await self._sessions.create_session(
                 conversation_id=conversation_id, workflow=workflow, **_identity(claims)
             )
-            return session, [], False
+            return Opened(session, [], resumed=False)
         # Archived and gone from Redis: only its owner may bring it back, never an anonymous
         # client (an archived anonymous conversation stays closed) and never another user.
         if claims is None or archived.user_id != claims.user_id:
@@ -231,7 +246,7 @@ class ChatConnection:
             messages=archived.messages,
             **_identity(claims),
         )
-        return session, archived.messages, True
+        return Opened(session, archived.messages, resumed=True, restored_from=archived.archived_at)
 
     async def _link(self, session: LiveSession, claims: TokenClaims) -> LiveSession:
         try:

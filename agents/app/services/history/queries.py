@@ -30,10 +30,15 @@ from app.services.identity_db import HistoryPool, connect
 logger = logging.getLogger(__name__)
 
 SORT_KEY = "COALESCE(started_at, created_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')"
+# Listed (and counted) are the chats in which the merchant wrote (migration 009); the listing
+# index covers exactly these rows.
+LISTED = "first_message_title IS NOT NULL"
+TITLE = "COALESCE(title, first_message_title)"
 
 
 _PAGE_COLUMNS = (
-    f"id, workflow_name, started_at, ended_at, message_count, metadata, {SORT_KEY} AS sort_at"
+    f"id, workflow_name, {TITLE} AS title, preview, started_at, ended_at, message_count, "
+    f"metadata, {SORT_KEY} AS sort_at"
 )
 
 
@@ -53,7 +58,7 @@ def _list_json_statement(*, keyset: bool) -> str:
     # cursor, an index probe past the page's last row does. Both cheaper than fetching a row
     # more and keeping it out of the page's JSON.
     more = (
-        f"EXISTS (SELECT 1 FROM conversations WHERE user_id = $1 "
+        f"EXISTS (SELECT 1 FROM conversations WHERE user_id = $1 AND {LISTED} "
         f"AND ({SORT_KEY}, id) < (p.last_sort_at, p.last_id))"
         if keyset
         else "NULL::boolean"
@@ -63,7 +68,7 @@ def _list_json_statement(*, keyset: bool) -> str:
     return f"""
         SELECT t.total, p.fetched, COALESCE(p.items, '[]') AS items, p.last_sort_at,
                p.last_id, {more} AS more
-        FROM (SELECT count(*) AS total FROM conversations WHERE user_id = $1) AS t
+        FROM (SELECT count(*) AS total FROM conversations WHERE user_id = $1 AND {LISTED}) AS t
         CROSS JOIN (
             SELECT count(*) AS fetched,
                    json_agg(s.item ORDER BY s.sort_at DESC, s.id DESC)::text AS items,
@@ -74,13 +79,15 @@ def _list_json_statement(*, keyset: bool) -> str:
                        json_build_object(
                            'id', id,
                            'workflow', workflow_name,
+                           'title', {TITLE},
+                           'preview', preview,
                            'started_at', {_iso_utc("started_at")},
                            'ended_at', {_iso_utc("ended_at")},
                            'message_count', message_count,
                            'metadata', metadata
                        ) AS item
                 FROM conversations
-                WHERE user_id = $1 {after}
+                WHERE user_id = $1 AND {LISTED} {after}
                 ORDER BY {SORT_KEY} DESC, id DESC
                 LIMIT $2 OFFSET $3
             ) AS s
@@ -96,7 +103,8 @@ _LIST_JSON_AFTER = _list_json_statement(keyset=True)
 # $1 user, $2 limit, $3 offset, $4 the words.
 _SEARCH = f"""
     WITH q AS (SELECT websearch_to_tsquery('english', $4) AS query)
-    SELECT t.total, p.id, p.workflow_name, p.started_at, p.ended_at, p.message_count,
+    SELECT t.total, p.id, p.workflow_name, p.title, p.preview, p.started_at, p.ended_at,
+           p.message_count,
            p.metadata, p.sort_at,
            ts_headline(
                'english',
@@ -109,12 +117,12 @@ _SEARCH = f"""
            ) AS snippet
     FROM (
         SELECT count(*) AS total FROM conversations, q
-        WHERE user_id = $1 AND search_vector @@ q.query
+        WHERE user_id = $1 AND {LISTED} AND search_vector @@ q.query
     ) AS t
     LEFT JOIN LATERAL (
         SELECT {_PAGE_COLUMNS}, messages, ts_rank(search_vector, q.query) AS rank
         FROM conversations, q
-        WHERE user_id = $1 AND search_vector @@ q.query
+        WHERE user_id = $1 AND {LISTED} AND search_vector @@ q.query
         ORDER BY rank DESC, {SORT_KEY} DESC, id DESC
         LIMIT $2 OFFSET $3
     ) AS p ON true
@@ -126,6 +134,8 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": row["id"],
         "workflow": row["workflow_name"],
+        "title": row["title"],
+        "preview": row["preview"],
         "started_at": row["started_at"],
         "ended_at": row["ended_at"],
         "message_count": row["message_count"],
@@ -256,14 +266,14 @@ async def get_conversation(
     return _detail(row)
 
 
-_PROFILE = """
+_PROFILE = f"""
     SELECT u.id, u.shop_domain, u.email, u.name, u.created_at, u.last_seen,
            s.total, s.first_started, s.last_started
     FROM users AS u
     CROSS JOIN LATERAL (
         SELECT count(*) AS total, min(started_at) AS first_started,
                max(started_at) AS last_started
-        FROM conversations WHERE user_id = u.id
+        FROM conversations WHERE user_id = u.id AND {LISTED}
     ) AS s
     WHERE u.id = $1
     """
