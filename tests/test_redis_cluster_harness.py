@@ -37,7 +37,8 @@ async def test_round_trip_across_slots(cluster: RedisClusterProcess) -> None:
     client = async_cluster.RedisCluster.from_url(cluster.url, decode_responses=True)
     try:
         await client.initialize()  # loads the slot map; get_node_from_key needs it
-        owners = {client.get_node_from_key(key).port for key in KEYS}
+        nodes = [client.get_node_from_key(key) for key in KEYS]
+        owners = {node.port for node in nodes if node is not None}
         assert len(owners) == 3, "the keys must live on three different masters"
         for key in KEYS:
             await client.set(key, f"value-{key}")
@@ -64,3 +65,19 @@ def test_killed_node_comes_back(cluster: RedisClusterProcess) -> None:
         assert client.get("c") == "after"
     finally:
         client.close()
+
+
+def test_one_replica_per_master() -> None:
+    with RedisClusterProcess(masters=3, replicas=1) as cluster:
+        assert len(cluster.replica_ports) == 3
+        masters_with_replica = set()
+        for port in cluster.replica_ports:
+            node = cluster.node_client(port, decode_responses=True)
+            try:
+                replication = node.info("replication")
+                assert replication["role"] == "slave"
+                assert replication["master_link_status"] == "up"
+                masters_with_replica.add(int(replication["master_port"]))
+            finally:
+                node.close()
+        assert masters_with_replica == set(cluster.master_ports)

@@ -91,7 +91,9 @@ class PgBouncerProcess:
     Clients authenticate with ``auth_type`` (``scram-sha-256`` by default, checked against the
     plain password in the generated ``auth_file``; ``trust`` skips the check); PgBouncer logs in
     to the server as the same user with that password. ``settings`` adds or overrides
-    ``[pgbouncer]`` keys (e.g. ``{"query_wait_timeout": "2"}`` for a pool-exhaustion test).
+    ``[pgbouncer]`` keys (e.g. ``{"query_wait_timeout": "2"}`` for a pool-exhaustion test);
+    ``databases`` replaces the ``[databases]`` section (default: ``*`` to the server, so every
+    database name passes through).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class PgBouncerProcess:
         max_client_conn: int = 500,
         default_pool_size: int = 20,
         settings: Mapping[str, str | int] | None = None,
+        databases: Mapping[str, str] | None = None,
         run_as: str | None = None,
         startup_timeout: float = 10.0,
     ) -> None:
@@ -121,6 +124,11 @@ class PgBouncerProcess:
         self.max_client_conn = max_client_conn
         self.default_pool_size = default_pool_size
         self.settings = dict(settings or {})
+        self.databases = (
+            dict(databases)
+            if databases is not None
+            else {"*": f"host={server_host} port={server_port}"}
+        )
         self.run_as = run_as
         self.startup_timeout = startup_timeout
         self.directory: Path | None = None
@@ -186,7 +194,7 @@ class PgBouncerProcess:
         settings.update(self.settings)
         lines = [
             "[databases]",
-            f"* = host={self.server_host} port={self.server_port}",
+            *(f"{name} = {connstr}" for name, connstr in self.databases.items()),
             "",
             "[pgbouncer]",
             *(f"{key} = {value}" for key, value in settings.items()),

@@ -7,8 +7,10 @@ node, so code that "works on Redis" can still break on a cluster; this module le
 catch it.
 
 The cluster is built by hand (``CLUSTER ADDSLOTSRANGE`` / ``SET-CONFIG-EPOCH`` / ``MEET``,
-``REPLICATE`` for replicas) instead of ``redis-cli --cluster create``: that tool sleeps while it
-waits for the nodes to agree, and the hand-built path is ready in well under a second. Each node
+``REPLICATE`` for replicas) instead of ``redis-cli --cluster create``, which adds its own sleeps
+while it waits for the nodes to agree. Start-up takes about 2 s whatever the size: a master
+that has just started stays ``cluster_state:fail`` for 2 s (Redis's hard-coded
+``CLUSTER_WRITABLE_DELAY``), so that is also the floor for ``restart_node`` of a master. Each node
 lives in its own directory under one temporary directory (its ``nodes.conf`` survives a restart,
 so a killed node can rejoin with the same id) and is started from Debian's ``redis-server``
 with ``--save ""`` (no RDB snapshots) and a configurable ``appendonly``.
@@ -38,11 +40,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 SLOTS = 16384
 # Redis listens for the cluster bus on the client port + 10000, so both must be free.
@@ -102,7 +106,7 @@ class _Node:
     master_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     node_id: str = ""
-    slots: tuple[int, int] | None = field(default=None)
+    slots: tuple[int, int] | None = None
 
 
 class RedisClusterProcess:
@@ -198,7 +202,13 @@ class RedisClusterProcess:
 
     def node_client(self, port: int, **kwargs: object) -> redis.Redis:
         """A plain (non-cluster) client to one node, for CLUSTER/INFO/CONFIG on that node."""
-        options: dict[str, object] = {"socket_timeout": 5, "socket_connect_timeout": 2}
+        # No retries: redis-py 8 retries a refused connection with backoff for ~4 s by default,
+        # which would turn every probe of a node that is not up yet into a 4 s stall.
+        options: dict[str, object] = {
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+            "retry": Retry(NoBackoff(), 0),
+        }
         options.update(kwargs)
         return redis.Redis(host=self.host, port=port, **options)  # type: ignore[arg-type]
 
