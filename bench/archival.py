@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg2
 
-from shared.migrations import libpq_url
+from shared.postgres import libpq_url
 from shared.testing.plugin import (
     REDIS_BASE_URL,
     _claim_redis_db,

@@ -34,7 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 from load_generator import get_request, measure
 
-from shared.migrations import libpq_url, migrate_directory
+from shared.migrations import migrate_directory
+from shared.postgres import libpq_url
 from shared.tokens import issue_token
 
 REPO = Path(__file__).resolve().parents[1]

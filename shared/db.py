@@ -1,8 +1,9 @@
-"""Engines and sessions for the identity database, built the same way by every service.
+"""The auth service's SQLAlchemy engine and sessions (agents uses asyncpg; see shared.postgres).
 
-Local URLs get a connection pool (a long-lived process reuses connections); remote ones, such as
-Heroku Postgres, get ``NullPool`` with TLS required and a connect timeout, as the design guide
-says: many dynos each holding a pool would exhaust the plan's connection limit.
+TLS and timeouts come from ``shared.postgres.database_plan``. A local database gets a
+connection pool (a long-lived process reuses connections); a remote one, such as Heroku
+Postgres, ``NullPool``, as the design guide says: many dynos each holding a pool would exhaust
+the plan's connection limit, and the auth service connects rarely (installs and webhooks).
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from shared.errors import first_line
+from shared.postgres import DatabasePlan, database_plan, is_local_database
 from shared.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
-
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
 
 
 def sqlalchemy_url(url: str, driver: str = "psycopg2") -> str:
@@ -33,46 +32,18 @@ def sqlalchemy_url(url: str, driver: str = "psycopg2") -> str:
     return url
 
 
-def is_local_database(url: str) -> bool:
-    host = make_url(url).host or ""
-    return host in LOCAL_HOSTS
-
-
-def create_identity_engine(
-    url: str, *, pool_size: int = 5, max_overflow: int = 10, connect_timeout: int = 10
-) -> Engine:
-    url = sqlalchemy_url(url)
-    if is_local_database(url):
+def create_identity_engine(plan: DatabasePlan, *, max_overflow: int = 10) -> Engine:
+    url = sqlalchemy_url(plan.url)
+    connect_args = plan.libpq_options()
+    if is_local_database(plan.url):
         return create_engine(
             url,
-            pool_size=pool_size,
+            pool_size=plan.pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": connect_timeout},
+            connect_args=connect_args,
         )
-    parsed = make_url(url)
-    connect_args: dict[str, object] = {"connect_timeout": connect_timeout}
-    if "sslmode" not in parsed.query:
-        connect_args["sslmode"] = "require"
     return create_engine(url, poolclass=NullPool, connect_args=connect_args)
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Commit on success, roll back on any error, always close."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def check_connection(engine: Engine) -> bool:
@@ -97,8 +68,9 @@ class IdentityDatabase:
     (tests set the environment first), and disposable so a lifespan can release the pool.
     """
 
-    def __init__(self, settings: Callable[[], ServiceSettings]) -> None:
+    def __init__(self, settings: Callable[[], ServiceSettings], *, application_name: str) -> None:
         self._settings = settings
+        self._application_name = application_name
         self._engine: Engine | None = None
         self._factory: sessionmaker[Session] | None = None
 
@@ -106,20 +78,26 @@ class IdentityDatabase:
     def engine(self) -> Engine:
         if self._engine is None:
             settings = self._settings()
+            plan = database_plan(settings, application_name=self._application_name)
             self._engine = create_identity_engine(
-                settings.identity_database_url,
-                pool_size=settings.identity_db_pool_size,
-                max_overflow=settings.identity_db_max_overflow,
-                connect_timeout=settings.identity_db_connect_timeout,
+                plan, max_overflow=settings.identity_db_max_overflow
             )
         return self._engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """Commit on success, roll back on any error, always close."""
         if self._factory is None:
-            self._factory = make_session_factory(self.engine)
-        with session_scope(self._factory) as session:
+            self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        session = self._factory()
+        try:
             yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     def dispose(self) -> None:
         if self._engine is not None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from starlette.concurrency import run_in_threadpool
 
 
 async def health_response(
-    *, service: str, database_ok: Callable[[], bool], redis: aioredis.Redis
+    *, service: str, database_ok: Callable[[], Awaitable[bool]], redis: aioredis.Redis
 ) -> JSONResponse:
-    # The database probe is blocking (psycopg2), so it runs in the thread pool.
-    postgres_ok = await run_in_threadpool(database_ok)
+    postgres_ok = await database_ok()
     try:
         redis_ok = bool(await redis.ping())
     except (RedisError, OSError):

@@ -19,6 +19,7 @@ import psycopg2
 import psycopg2.extensions
 
 from shared.errors import first_line
+from shared.postgres import plan_for_url
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +66,10 @@ def discover(directory: Path) -> list[Migration]:
     return [Migration.from_path(p) for p in paths]
 
 
-def libpq_url(url: str) -> str:
-    """psycopg2 takes libpq URLs: drop SQLAlchemy's ``+driver`` suffix and Heroku's old scheme."""
-    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
-    return url
-
-
 def _connect(url: str) -> psycopg2.extensions.connection:
     try:
-        return psycopg2.connect(libpq_url(url), connect_timeout=10)
+        plan = plan_for_url(url, application_name="hirecj-migrations")
+        return psycopg2.connect(plan.url, **plan.libpq_options())
     except psycopg2.OperationalError as exc:
         raise MigrationError(f"cannot connect to the database: {first_line(exc)}") from None
 
@@ -104,6 +100,9 @@ def apply_migrations(url: str, migrations: list[Migration]) -> list[str]:
     connection = _connect(url)
     try:
         with connection.cursor() as cursor:
+            # A migration may take long: the role's default statement timeout (011) is for
+            # requests, not for this session.
+            cursor.execute("SET statement_timeout = 0")
             cursor.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
             cursor.execute(_CREATE_TABLE)
         connection.commit()

@@ -71,11 +71,20 @@ class ServiceSettings(BaseSettings):
         # Heroku Postgres names its URL DATABASE_URL; the contract's name wins when both are set.
         validation_alias=AliasChoices("identity_database_url", "database_url"),
     )
+    # Migrations and session-level advisory locks need a session of their own; when the URL above
+    # goes through a transaction-mode pooler (PgBouncer), this one goes straight to PostgreSQL.
+    identity_database_direct_url: str | None = None
     identity_db_pool_size: int = Field(default=5, ge=1, le=20)
     identity_db_max_overflow: int = Field(default=10, ge=0, le=20)
     identity_db_connect_timeout: int = Field(default=10, ge=1, le=120)
 
     redis_url: str = "redis://localhost:6379/0"
+    # REDIS_URL names any node of a Redis Cluster; every client is then redis-py's cluster client.
+    redis_cluster: bool = False
+    # Production refuses to start on a Redis known to run without AOF, unless this says so.
+    redis_allow_volatile: bool = False
+    # A chat message is acknowledged only once WAIT confirms it on this many replicas.
+    redis_wait_replicas: int = Field(default=0, ge=0, le=10)
 
     shopify_client_id: str | None = None
     shopify_client_secret: SecretStr | None = None
@@ -101,9 +110,11 @@ class ServiceSettings(BaseSettings):
     archive_idle_seconds: int = Field(default=60, ge=1)
     archiver_enabled: bool = True
 
-    @field_validator("identity_database_url")
+    @field_validator("identity_database_url", "identity_database_direct_url")
     @classmethod
-    def _postgresql_scheme(cls, value: str) -> str:
+    def _postgresql_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.startswith("postgres://"):
             value = "postgresql://" + value[len("postgres://") :]
         if not value.startswith(("postgresql://", "postgresql+")):
@@ -139,6 +150,17 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _direct_defaults_to_the_url(self) -> Self:
+        if self.identity_database_direct_url is None:
+            self.identity_database_direct_url = self.identity_database_url
+        return self
+
+    @property
+    def through_pooler(self) -> bool:
+        """IDENTITY_DATABASE_URL differs from the direct URL: it goes through a pooler."""
+        return self.identity_database_direct_url != self.identity_database_url
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Self:

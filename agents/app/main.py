@@ -15,11 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api import chat, health, metrics, users
 from app.api.homepage import homepage_router
 from app.config import get_settings
-from app.core.metrics import watch_history_pool
+from app.core.metrics import watch_db_pool
 from app.exception_handlers import register_exception_handlers
 from app.services.archival.background import start_background_archiver, stop_background_archiver
 from app.services.chat.responders import create_responder
-from app.services.identity_db import create_history_pool, dispose_engine, get_engine
+from app.services.identity_db import close_pool, create_pool
 from app.services.session_manager import SessionManager
 from app.services.usage_stats import refresh_usage_stats_forever
 from shared.http_middleware import RequestObservabilityMiddleware
@@ -35,8 +35,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(service="agents", settings=settings)
     app.state.redis = create_async_redis(settings.redis_url)
-    app.state.history_pool = create_history_pool(settings)
-    watch_history_pool(app.state.history_pool)
+    app.state.db = await create_pool(settings)
+    watch_db_pool(app.state.db)
     app.state.chat_sessions = SessionManager(
         app.state.redis,
         ttl_seconds=settings.redis_session_ttl,
@@ -45,13 +45,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.responder = create_responder(settings)
     app.state.archiver = (
-        start_background_archiver(redis=app.state.redis, settings=settings)
+        start_background_archiver(redis=app.state.redis, pool=app.state.db, settings=settings)
         if settings.archiver_enabled
         else None
     )
     usage_stats = asyncio.create_task(
         refresh_usage_stats_forever(
-            engine=get_engine(), interval_seconds=settings.usage_stats_interval_seconds
+            pool=app.state.db, interval_seconds=settings.usage_stats_interval_seconds
         ),
         name="usage-stats",
     )
@@ -73,9 +73,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await stop_background_archiver(app.state.archiver)
         await chat.finish_in_flight()
         await app.state.responder.aclose()
-        await app.state.history_pool.close()
+        await close_pool(app.state.db)
         await app.state.redis.aclose()
-        dispose_engine()
 
 
 def _origin(url: str) -> str:

@@ -20,14 +20,15 @@ from tests.test_archival_helpers import (
 from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key
 from app.services.archival import store as archive_store
 from app.services.archival.queue import ARCHIVE_LEASED_KEY, ack_archived, claim_due
+from app.services.identity_db import close_pool
 from shared.ids import user_id_for_shop
 
 
 @pytest.fixture
 async def archiver(aredis: aioredis.Redis, database_url: str, clean_database: Engine):  # type: ignore[no-untyped-def]
-    instance = make_archiver(aredis, database_url)
+    instance = await make_archiver(aredis, database_url)
     yield instance
-    await instance.close()
+    await close_pool(instance.pool)
 
 
 async def test_archive_continue_archive_keeps_every_message_in_order(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]

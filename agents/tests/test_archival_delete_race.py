@@ -8,20 +8,19 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, text
 from tests.chat_factories import create_user
-from tests.test_archival_helpers import archived, seed, sessions
+from tests.test_archival_helpers import archived, database_pool, seed, sessions
 
 from app.services.archival import store as archive_store
 from app.services.history import deletion as history_delete
-from app.services.identity_db import HistoryPool
+from app.services.identity_db import Pool, close_pool
 from app.services.session_manager import SessionManager
-from shared.migrations import libpq_url
+from shared.postgres import libpq_url
 
 SHOP = "race-shop.myshopify.com"
 
@@ -34,15 +33,10 @@ async def connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[HistoryPool]:
-    history_pool = HistoryPool(
-        connect=partial(asyncpg.connect, libpq_url(database_url)),
-        size=1,
-        idle_seconds=60.0,
-        acquire_timeout=5.0,
-    )
-    yield history_pool
-    await history_pool.close()
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    opened = await database_pool(database_url, size=1)
+    yield opened
+    await close_pool(opened)
 
 
 @dataclass
@@ -76,7 +70,7 @@ def _tombstoned(engine: Engine, conversation_id: str) -> bool:
 async def test_a_delete_during_the_first_archival_waits_and_removes_the_row(
     live: LiveConversation,
     connection: asyncpg.Connection,
-    pool: HistoryPool,
+    pool: Pool,
     clean_database: Engine,
 ) -> None:
     conversation_id = live.conversation_id

@@ -15,7 +15,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, text
 
+from app.config import get_settings
 from app.services.conversation_archival import ConversationArchiver
+from app.services.identity_db import Pool, create_pool
 from app.services.session_manager import SessionManager
 
 AGENTS_DIR = Path(__file__).resolve().parents[1]
@@ -69,9 +71,21 @@ async def seed_many(manager: SessionManager, count: int, *, messages: int = 3) -
     return ids
 
 
-def make_archiver(redis: aioredis.Redis, database_url: str, **options: Any) -> ConversationArchiver:
+async def database_pool(database_url: str, **options: Any) -> Pool:
+    """The service's own pool (app.services.identity_db.create_pool), pointed at ``database_url``."""
+    settings = get_settings().model_copy(
+        update={"identity_database_url": database_url, "identity_database_direct_url": database_url}
+    )
+    return await create_pool(settings, **options)
+
+
+async def make_archiver(
+    redis: aioredis.Redis, database_url: str, **options: Any
+) -> ConversationArchiver:
+    """An archiver on its own pool to ``database_url``; close it with close_pool(archiver.pool)."""
     defaults: dict[str, Any] = {"batch_size": 50, "lease_seconds": 60, "max_backoff": 0.5}
-    return ConversationArchiver(redis=redis, database_url=database_url, **{**defaults, **options})
+    pool = await database_pool(database_url, size=3)
+    return ConversationArchiver(redis=redis, pool=pool, **{**defaults, **options})
 
 
 def archived(engine: Engine, conversation_id: str) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from app.config import get_settings
 from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
 from app.main import create_app
 from app.services.archival.queue import ARCHIVE_LEASED_KEY
+from app.services.identity_db import close_pool
 
 
 def archived_rows(engine: Engine) -> dict[str, int]:
@@ -51,7 +52,7 @@ async def test_postgresql_down_then_back_loses_nothing_and_extends_ttls(
     for conversation_id in ids:  # about to expire
         await aredis.expire(session_key(conversation_id), 3)
         await aredis.expire(messages_key(conversation_id), 3)
-    archiver = make_archiver(aredis, proxy.url(database_url), batch_size=10, session_ttl=60)
+    archiver = await make_archiver(aredis, proxy.url(database_url), batch_size=10, session_ttl=60)
     await archiver.check_database()
     await proxy.cut()
 
@@ -64,7 +65,7 @@ async def test_postgresql_down_then_back_loses_nothing_and_extends_ttls(
         assert await aredis.exists(session_key(conversation_id))
     await proxy.restore()
     summary = await asyncio.wait_for(run, 30)
-    await archiver.close()
+    await close_pool(archiver.pool)
     await proxy.cut()
 
     assert summary.conversations == 30
@@ -192,7 +193,7 @@ async def test_redis_down_then_back_the_loop_waits_and_resumes(
     through_proxy = aioredis.Redis.from_url(
         f"redis://127.0.0.1:{proxy.port}{target.path}", decode_responses=True
     )
-    archiver = make_archiver(through_proxy, database_url)
+    archiver = await make_archiver(through_proxy, database_url)
     caplog.set_level(logging.WARNING, logger="app.services")
     loop = asyncio.create_task(archiver.run_forever())
     try:
@@ -210,7 +211,7 @@ async def test_redis_down_then_back_the_loop_waits_and_resumes(
         loop.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await loop
-        await archiver.close()
+        await close_pool(archiver.pool)
         await through_proxy.aclose()
         await proxy.cut()
     messages = [r.getMessage() for r in caplog.records]

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
+from tests.test_archival_helpers import database_pool
 
-from app.services.usage_stats import compute_usage_stats, publish_usage_stats
+from app.services.identity_db import close_pool
+from app.services.usage_stats import UsageStats, compute_usage_stats, publish_usage_stats
 
 AGENTS_DIR = Path(__file__).resolve().parents[1]
 
@@ -48,9 +50,19 @@ def seed(engine: Engine) -> None:
             )
 
 
-def test_key_metrics_are_computed_from_the_rows(clean_database: Engine) -> None:
+async def _compute(database_url: str) -> UsageStats:
+    pool = await database_pool(database_url, size=1)
+    try:
+        return await compute_usage_stats(pool=pool)
+    finally:
+        await close_pool(pool)
+
+
+async def test_key_metrics_are_computed_from_the_rows(
+    clean_database: Engine, database_url: str
+) -> None:
     seed(clean_database)
-    stats = compute_usage_stats(engine=clean_database)
+    stats = await _compute(database_url)
     assert stats.users_total == 3
     assert stats.new_users_24h == 1
     assert stats.returning_user_rate == 0.5  # of two users signing in this month, one came back
@@ -60,8 +72,10 @@ def test_key_metrics_are_computed_from_the_rows(clean_database: Engine) -> None:
     assert all(size > 0 for size in stats.table_bytes.values())
 
 
-def test_empty_database_gives_zeros_not_errors(clean_database: Engine) -> None:
-    stats = compute_usage_stats(engine=clean_database)
+async def test_empty_database_gives_zeros_not_errors(
+    clean_database: Engine, database_url: str
+) -> None:
+    stats = await _compute(database_url)
     assert (stats.users_total, stats.returning_user_rate, stats.conversations_per_user) == (
         0,
         0.0,
@@ -69,9 +83,11 @@ def test_empty_database_gives_zeros_not_errors(clean_database: Engine) -> None:
     )
 
 
-def test_published_gauges_carry_the_figures(clean_database: Engine) -> None:
+async def test_published_gauges_carry_the_figures(
+    clean_database: Engine, database_url: str
+) -> None:
     seed(clean_database)
-    publish_usage_stats(compute_usage_stats(engine=clean_database), now=1234.0)
+    publish_usage_stats(await _compute(database_url), now=1234.0)
     assert REGISTRY.get_sample_value("hirecj_users_total") == 3
     assert REGISTRY.get_sample_value("hirecj_returning_user_rate") == 0.5
     assert REGISTRY.get_sample_value("hirecj_usage_stats_refreshed_timestamp") == 1234.0

@@ -23,7 +23,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from shared.db import sqlalchemy_url
-from shared.migrations import libpq_url, migrate_directory
+from shared.migrations import migrate_directory
+from shared.postgres import libpq_url
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = REPO_DIR / "agents" / "app" / "migrations"

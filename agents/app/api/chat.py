@@ -56,7 +56,7 @@ async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
         path_conversation_id=conversation_id,
         sessions=state.chat_sessions,
         responder=state.responder,
-        pool=state.history_pool,
+        pool=state.db,
         token_secrets=token_secrets(get_settings()),
     )
     try:

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings, get_settings
 from app.exceptions import Forbidden, NotAuthenticated
-from app.services.identity_db import HistoryPool
+from app.services.identity_db import Pool
 from app.services.session_manager import SessionManager
 from shared.settings import token_secrets
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
@@ -88,7 +88,7 @@ class HistoryAccess:
     """Whose history a request may read (the path's user, proven by the token) and the pool."""
 
     user_id: str
-    pool: HistoryPool
+    pool: Pool
 
 
 # One async dependency for authentication, authorization and the pool: each dependency level
@@ -101,7 +101,12 @@ async def _history_access(
     claims = authenticate(credentials)
     if claims.user_id != user_id:
         raise Forbidden()
-    return HistoryAccess(user_id=user_id, pool=request.app.state.history_pool)
+    return HistoryAccess(user_id=user_id, pool=request.app.state.db)
+
+
+def _db(request: Request) -> Pool:
+    pool: Pool = request.app.state.db
+    return pool
 
 
 def _redis(request: Request) -> aioredis.Redis:
@@ -116,5 +121,6 @@ def _chat_sessions(request: Request) -> SessionManager:
 
 OwnHistory = Annotated[HistoryAccess, Depends(_history_access)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbPool = Annotated[Pool, Depends(_db)]
 RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
 ChatSessionsDep = Annotated[SessionManager, Depends(_chat_sessions)]

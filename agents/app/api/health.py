@@ -1,17 +1,21 @@
-"""``GET /health`` for the agents service."""
+"""``GET /health`` for the agents service: its two stores, each through the path requests use."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.api.deps import RedisDep
-from app.services.identity_db import test_connection
+from app.api.deps import DbPool, RedisDep
+from app.services.identity_db import database_answers
 from shared.health import health_response
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness of the service and its two stores")
-async def health(redis: RedisDep) -> JSONResponse:
-    return await health_response(service="agents", database_ok=test_connection, redis=redis)
+async def health(redis: RedisDep, pool: DbPool) -> JSONResponse:
+    return await health_response(
+        service="agents", database_ok=partial(database_answers, pool), redis=redis
+    )

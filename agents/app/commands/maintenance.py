@@ -17,41 +17,40 @@ when PostgreSQL cannot be reached.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
-
-from app.config import get_settings
-from app.services.identity_db import dispose_engine, get_engine
-from shared.errors import first_line
+from app.config import Settings, get_settings
+from app.services.identity_db import DATABASE_ERRORS, Pool, close_pool, create_pool
+from shared.errors import describe
 from shared.logging_setup import configure_logging
+from shared.postgres import LONG_STATEMENT_TIMEOUT_MS, LONG_STATEMENTS, database_location
 
 ORPHAN_AGE_DAYS = 7
 EVENT_ARCHIVE_AGE_DAYS = 90
 ANALYZED_TABLES = ("users", "conversations", "events", "events_archive")
 EXIT_DATABASE = 1
 
-_DELETE_ORPHANS = text(
+# $1 days, $2 batch size.
+_DELETE_ORPHANS = (
     "DELETE FROM conversations WHERE id IN ("
     " SELECT id FROM conversations WHERE user_id IS NULL"
-    " AND created_at < now() - make_interval(days => :days) LIMIT :batch)"
+    " AND created_at < now() - make_interval(days => $1) LIMIT $2)"
 )
 # Age is the conversation's end, else its start, else when the row was written.
-_DELETE_EXPIRED = text(
+_DELETE_EXPIRED = (
     "DELETE FROM conversations WHERE id IN ("
     " SELECT id FROM conversations"
-    " WHERE COALESCE(ended_at, started_at, created_at) < now() - make_interval(days => :days)"
-    " LIMIT :batch)"
+    " WHERE COALESCE(ended_at, started_at, created_at) < now() - make_interval(days => $1)"
+    " LIMIT $2)"
 )
-_MOVE_EVENTS = text(
-    """
+_MOVE_EVENTS = """
     WITH moved AS (
         DELETE FROM events WHERE id IN (
-            SELECT id FROM events WHERE created_at < now() - make_interval(days => :days)
-            ORDER BY created_at LIMIT :batch
+            SELECT id FROM events WHERE created_at < now() - make_interval(days => $1)
+            ORDER BY created_at LIMIT $2
         )
         RETURNING id, user_id, event_type, event_data, created_at
     )
@@ -59,7 +58,6 @@ _MOVE_EVENTS = text(
     SELECT id, user_id, event_type, event_data, created_at FROM moved
     ON CONFLICT (id) DO NOTHING
     """
-)
 
 
 @dataclass
@@ -88,33 +86,36 @@ class MaintenanceSummary:
         return f"maintenance: {'; '.join(parts) or 'nothing to do'} in {self.seconds:.2f}s"
 
 
-def _repeat(engine: Engine, statement: object, params: dict[str, int]) -> int:
+async def _repeat(pool: Pool, statement: str, *, days: int, batch_size: int) -> int:
     """Run a batched statement until a batch comes back short; the total rows affected."""
     total = 0
     while True:
-        with engine.begin() as connection:
-            count = connection.execute(statement, params).rowcount  # type: ignore[call-overload]
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute(LONG_STATEMENTS, str(LONG_STATEMENT_TIMEOUT_MS))
+            status = await connection.execute(statement, days, batch_size)
+        count = int(status.split()[-1])
         total += count
-        if count < params["batch"]:
+        if count < batch_size:
             return total
 
 
-def delete_orphaned_conversations(*, engine: Engine, batch_size: int) -> int:
-    return _repeat(engine, _DELETE_ORPHANS, {"days": ORPHAN_AGE_DAYS, "batch": batch_size})
+async def delete_orphaned_conversations(*, pool: Pool, batch_size: int) -> int:
+    return await _repeat(pool, _DELETE_ORPHANS, days=ORPHAN_AGE_DAYS, batch_size=batch_size)
 
 
-def delete_expired_conversations(*, engine: Engine, days: int, batch_size: int) -> int:
-    return _repeat(engine, _DELETE_EXPIRED, {"days": days, "batch": batch_size})
+async def delete_expired_conversations(*, pool: Pool, days: int, batch_size: int) -> int:
+    return await _repeat(pool, _DELETE_EXPIRED, days=days, batch_size=batch_size)
 
 
-def archive_old_events(*, engine: Engine, batch_size: int) -> int:
-    return _repeat(engine, _MOVE_EVENTS, {"days": EVENT_ARCHIVE_AGE_DAYS, "batch": batch_size})
+async def archive_old_events(*, pool: Pool, batch_size: int) -> int:
+    return await _repeat(pool, _MOVE_EVENTS, days=EVENT_ARCHIVE_AGE_DAYS, batch_size=batch_size)
 
 
-def analyze_tables(*, engine: Engine) -> list[str]:
-    with engine.begin() as connection:
+async def analyze_tables(*, pool: Pool) -> list[str]:
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(LONG_STATEMENTS, str(LONG_STATEMENT_TIMEOUT_MS))
         for table in ANALYZED_TABLES:
-            connection.execute(text(f"ANALYZE {table}"))
+            await connection.execute(f"ANALYZE {table}")
     return list(ANALYZED_TABLES)
 
 
@@ -140,43 +141,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run(
-    args: argparse.Namespace, *, engine: Engine, retention_days: int | None
+async def run(
+    args: argparse.Namespace, *, pool: Pool, retention_days: int | None
 ) -> MaintenanceSummary:
     started = time.monotonic()
     summary = MaintenanceSummary(retention_days=retention_days)
     if args.orphans:
-        summary.orphans_deleted = delete_orphaned_conversations(
-            engine=engine, batch_size=args.batch_size
+        summary.orphans_deleted = await delete_orphaned_conversations(
+            pool=pool, batch_size=args.batch_size
         )
     if args.retention and retention_days is not None:
-        summary.retention_deleted = delete_expired_conversations(
-            engine=engine, days=retention_days, batch_size=args.batch_size
+        summary.retention_deleted = await delete_expired_conversations(
+            pool=pool, days=retention_days, batch_size=args.batch_size
         )
     if args.archive_events:
-        summary.events_archived = archive_old_events(engine=engine, batch_size=args.batch_size)
+        summary.events_archived = await archive_old_events(pool=pool, batch_size=args.batch_size)
     if args.analyze:
-        summary.analyzed = analyze_tables(engine=engine)
+        summary.analyzed = await analyze_tables(pool=pool)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> MaintenanceSummary:
+    pool = await create_pool(settings, application_name="hirecj-maintenance", size=1)
+    try:
+        return await run(args, pool=pool, retention_days=settings.conversation_retention_days)
+    finally:
+        await close_pool(pool)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = get_settings()
     configure_logging(service="maintenance", settings=settings)
-    engine = get_engine()
     try:
-        summary = run(args, engine=engine, retention_days=settings.conversation_retention_days)
-    except SQLAlchemyError as exc:
-        where = engine.url.render_as_string(hide_password=True)
+        summary = asyncio.run(_main(args, settings))
+    except DATABASE_ERRORS as exc:
+        where = database_location(settings.identity_database_url)
         print(
-            f"maintenance failed: identity database error at {where}: {first_line(exc)}",
+            f"maintenance failed: identity database error at {where}: {describe(exc)}",
             file=sys.stderr,
         )
         return EXIT_DATABASE
-    finally:
-        dispose_engine()
     print(summary.line())
     return 0
 

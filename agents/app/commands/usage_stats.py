@@ -10,13 +10,23 @@ USAGE_STATS_INTERVAL_SECONDS; this command is for a person, a cron job or a one-
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 
-from sqlalchemy.exc import SQLAlchemyError
+from app.config import get_settings
+from app.exceptions import StoreUnavailable
+from app.services.identity_db import close_pool, create_pool
+from app.services.usage_stats import UsageStats, as_dict, compute_usage_stats
+from shared.errors import describe
 
-from app.services.identity_db import dispose_engine, get_engine
-from app.services.usage_stats import as_dict, compute_usage_stats
+
+async def _compute() -> UsageStats:
+    pool = await create_pool(get_settings(), application_name="hirecj-usage-stats", size=1)
+    try:
+        return await compute_usage_stats(pool=pool)
+    finally:
+        await close_pool(pool)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,15 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m app.commands.usage_stats", description=__doc__
     ).parse_args(argv)
     try:
-        stats = compute_usage_stats(engine=get_engine())
-    except SQLAlchemyError as exc:
+        stats = asyncio.run(_compute())
+    except StoreUnavailable as exc:
         print(
-            f"usage stats failed: identity database unreachable ({type(exc).__name__})",
+            f"usage stats failed: identity database unreachable ({describe(exc.__cause__ or exc)})",
             file=sys.stderr,
         )
         return 3
-    finally:
-        dispose_engine()
     print(json.dumps(as_dict(stats), sort_keys=True))
     return 0
 

@@ -1,5 +1,5 @@
-"""The archiver's Prometheus metrics (the guide's "Archival Health"), the history pool's, and the
-/metrics body.
+"""The archiver's Prometheus metrics (the guide's "Archival Health"), the database pool's, and
+the /metrics body.
 
 Metrics are module-level objects in prometheus-client's default registry: a module is imported
 once per process, so any number of app instances (tests build many) share them and nothing is
@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import time
 
+import asyncpg
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
 from redis.exceptions import RedisError
 
 from app.services.archival.queue import oldest_due_age
-from app.services.identity_db import HistoryPool
 
 logger = logging.getLogger(__name__)
 
@@ -41,23 +41,22 @@ OLDEST_DUE_AGE = Gauge(
     "How long the most overdue conversation has waited past its archival deadline",
 )
 
-HISTORY_POOL_CONNECTIONS = Gauge(
-    "hirecj_history_pool_connections",
-    "The history API's PostgreSQL connections: open (in use or idle) and idle",
+DB_POOL_CONNECTIONS = Gauge(
+    "hirecj_db_pool_connections",
+    "The web process's PostgreSQL connections: open (in use or idle) and idle",
     ["state"],
 )
-HISTORY_POOL_WAITING = Gauge(
-    "hirecj_history_pool_waiting",
-    "History requests waiting for a PostgreSQL connection (sustained > 0: the pool is too small "
-    "or PostgreSQL too slow)",
+DB_POOL_WAITING = Gauge(
+    "hirecj_db_pool_waiting",
+    "Requests waiting for a PostgreSQL connection (sustained > 0: the pool is too small or "
+    "PostgreSQL too slow)",
 )
 
 
-def watch_history_pool(pool: HistoryPool) -> None:
+def watch_db_pool(pool: asyncpg.Pool) -> None:
     """Read the pool's state at scrape time (the app's pool; the last one started wins)."""
-    HISTORY_POOL_CONNECTIONS.labels("open").set_function(lambda: pool.open_connections)
-    HISTORY_POOL_CONNECTIONS.labels("idle").set_function(lambda: pool.idle_connections)
-    HISTORY_POOL_WAITING.set_function(lambda: pool.waiting)
+    DB_POOL_CONNECTIONS.labels("open").set_function(pool.get_size)
+    DB_POOL_CONNECTIONS.labels("idle").set_function(pool.get_idle_size)
 
 
 async def refresh_oldest_due_age(redis: aioredis.Redis) -> None:

@@ -30,7 +30,7 @@ from app.config import Settings
 from app.core import metrics
 from app.core.redis_keys import messages_key, session_key
 from app.services.archival import store
-from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary, Outage, describe
+from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary, Outage
 from app.services.archival.queue import (
     ARCHIVE_DUE_KEY,
     ARCHIVE_LEASED_KEY,
@@ -43,12 +43,11 @@ from app.services.archival.queue import (
     queued_or_leased,
     release_claims,
 )
-from shared.db import is_local_database
-from shared.migrations import libpq_url
+from app.services.identity_db import DATABASE_ERRORS, Pool
+from shared.errors import describe
 
 logger = logging.getLogger(__name__)
 
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 REDIS_ERRORS = (RedisError, OSError)
 MERCHANTS_RECHECK_SECONDS = 60.0
 LINK_PENDING_EVERY_SECONDS = 60.0
@@ -62,7 +61,7 @@ class ConversationArchiver:
         self,
         *,
         redis: aioredis.Redis,
-        database_url: str,
+        pool: Pool,
         batch_size: int = 500,
         lease_seconds: int = 300,
         session_ttl: int = 86400,
@@ -72,7 +71,7 @@ class ConversationArchiver:
         connect_timeout: int = 10,
     ) -> None:
         self.redis = redis
-        self.database_url = database_url
+        self.pool = pool
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.session_ttl = session_ttl
@@ -82,52 +81,31 @@ class ConversationArchiver:
         self.connect_timeout = connect_timeout
         self.database_outage = Outage("PostgreSQL")
         self.redis_outage = Outage("Redis")
-        self._pool: asyncpg.Pool | None = None
-        self._pool_url = ""
         self._merchants: bool | None = None
         self._merchants_checked = 0.0
         self._next_risk_sweep = 0.0
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, redis: aioredis.Redis, **overrides: Any
+        cls, settings: Settings, *, redis: aioredis.Redis, pool: Pool, **overrides: Any
     ) -> ConversationArchiver:
         options: dict[str, Any] = {
-            "database_url": settings.identity_database_url,
             "batch_size": settings.archive_batch_size,
             "lease_seconds": settings.archive_lease_seconds,
             "session_ttl": settings.redis_session_ttl,
             "interval_seconds": settings.archive_interval_seconds,
             "connect_timeout": settings.identity_db_connect_timeout,
         }
-        return cls(redis=redis, **{**options, **overrides})
+        return cls(redis=redis, pool=pool, **{**options, **overrides})
 
     # PostgreSQL -----------------------------------------------------------------------------
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        if self._pool is None or self._pool_url != self.database_url:
-            await self.close()
-            local = is_local_database(store_url := libpq_url(self.database_url))
-            self._pool = await asyncpg.create_pool(
-                store_url,
-                min_size=0,
-                max_size=self.concurrency + 1,
-                timeout=self.connect_timeout,
-                command_timeout=120,
-                ssl=None if local else "require",
-            )
-            self._pool_url = self.database_url
-        async with self._pool.acquire(timeout=self.connect_timeout * 2) as conn:
+        # Not identity_db.connect: the archiver tells database trouble apart itself (backoff,
+        # outage logging, keeping the TTLs alive) instead of turning it into a 503.
+        async with self.pool.acquire(timeout=self.connect_timeout * 2) as conn:
             yield conn
-
-    async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            try:
-                await asyncio.wait_for(pool.close(), timeout=5)
-            except (TimeoutError, *DATABASE_ERRORS):
-                pool.terminate()
 
     async def check_database(self) -> None:
         async with self.connection() as conn:

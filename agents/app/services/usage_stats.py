@@ -8,14 +8,14 @@ replicas must not turn into aggregate queries over the whole identity database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 
 from prometheus_client import Gauge
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+
+from app.exceptions import StoreUnavailable
+from app.services.identity_db import Pool, connect
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ class UsageStats:
     table_bytes: dict[str, int] = field(default_factory=dict)
 
 
-_STATS_SQL = text(
-    """
+_STATS_SQL = """
     WITH oauth AS (
         SELECT user_id, bool_or((event_data->>'first_time')::boolean IS FALSE) AS returned
         FROM events
@@ -66,28 +65,28 @@ _STATS_SQL = text(
         (SELECT count(*) FROM conversations
             WHERE COALESCE(archived_at, created_at) > NOW() - INTERVAL '1 hour') AS archived_1h
     """
+_SIZES_SQL = (
+    "SELECT relname, pg_total_relation_size(c.oid) AS size FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind = 'r' AND relname = ANY($1::text[])"
 )
 
 
-def compute_usage_stats(*, engine: Engine) -> UsageStats:
-    with engine.connect() as connection:
-        row = connection.execute(_STATS_SQL).one()
-        sizes = connection.execute(
-            text(
-                "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind = 'r' AND relname = ANY(:tables)"
-            ),
-            {"tables": list(TABLES)},
-        ).all()
-    users_total = int(row.users_total)
+async def compute_usage_stats(*, pool: Pool) -> UsageStats:
+    async with connect(pool) as connection:
+        row = await connection.fetchrow(_STATS_SQL)
+        sizes = await connection.fetch(_SIZES_SQL, list(TABLES))
+    assert row is not None  # scalar subqueries always make one row
+    users_total = int(row["users_total"])
     return UsageStats(
         users_total=users_total,
-        new_users_24h=int(row.new_users_24h),
-        returning_user_rate=(row.returning_users / row.oauth_users) if row.oauth_users else 0.0,
-        conversations_per_user=(row.user_conversations / users_total) if users_total else 0.0,
-        conversations_archived_1h=int(row.archived_1h),
-        table_bytes={name: int(size) for name, size in sizes},
+        new_users_24h=int(row["new_users_24h"]),
+        returning_user_rate=(row["returning_users"] / row["oauth_users"])
+        if row["oauth_users"]
+        else 0.0,
+        conversations_per_user=(row["user_conversations"] / users_total) if users_total else 0.0,
+        conversations_archived_1h=int(row["archived_1h"]),
+        table_bytes={size["relname"]: int(size["size"]) for size in sizes},
     )
 
 
@@ -106,23 +105,17 @@ def as_dict(stats: UsageStats) -> dict[str, object]:
     return asdict(stats)
 
 
-async def refresh_usage_stats_forever(*, engine: Engine, interval_seconds: float) -> None:
+async def refresh_usage_stats_forever(*, pool: Pool, interval_seconds: float) -> None:
     """Recompute the gauges every ``interval_seconds``; a failed refresh keeps the last values."""
     failing = False
     while True:
-        query = asyncio.ensure_future(asyncio.to_thread(compute_usage_stats, engine=engine))
         try:
-            stats = await asyncio.shield(query)
-        except asyncio.CancelledError:
-            # A thread cannot be cancelled: let its query finish so shutdown leaves no
-            # statement running against the database behind it.
-            with contextlib.suppress(SQLAlchemyError):
-                await query
-            raise
-        except SQLAlchemyError as exc:
+            stats = await compute_usage_stats(pool=pool)
+        except StoreUnavailable as exc:
             if not failing:
                 logger.warning(
-                    "usage stats refresh failed; keeping the last values: %s", type(exc).__name__
+                    "usage stats refresh failed; keeping the last values: %s",
+                    type(exc.__cause__).__name__,
                 )
             failing = True
         else:

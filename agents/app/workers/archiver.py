@@ -28,13 +28,18 @@ from redis.exceptions import RedisError
 from app.config import Settings, get_settings
 from app.services.archival.queue import ARCHIVE_DUE_KEY
 from app.services.conversation_archival import (
-    DATABASE_ERRORS,
     REDIS_ERRORS,
     ArchiverUnavailable,
     ConversationArchiver,
-    describe,
 )
+from app.services.identity_db import (
+    DATABASE_ERRORS,
+    close_pool,
+    create_pool,
+)
+from shared.errors import describe
 from shared.logging_setup import configure_logging
+from shared.postgres import database_location
 from shared.redis_client import create_async_redis
 
 EXIT_REDIS = 2
@@ -89,11 +94,21 @@ def _progress(total: int, interactive: bool) -> tuple[Callable[[int, int, float]
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     redis = create_async_redis(settings.redis_url)
+    # Connections open lazily: making the pool never fails, even while PostgreSQL is down.
+    pool = await create_pool(
+        settings, application_name="hirecj-archiver", size=args.concurrency + 1
+    )
     overrides: dict[str, Any] = {"concurrency": args.concurrency}
     if args.batch_size:
         overrides["batch_size"] = args.batch_size
-    archiver = ConversationArchiver.from_settings(settings, redis=redis, **overrides)
+    archiver = ConversationArchiver.from_settings(settings, redis=redis, pool=pool, **overrides)
     try:
+        if not (args.once or args.all):
+            # The loop never exits on an unreachable store: it waits, keeps the TTLs of what
+            # is at risk alive as soon as Redis answers, and archives when PostgreSQL returns
+            # (a dyno restarted during database maintenance is the normal case, not a corner).
+            await archiver.run_forever()
+            return 0
         try:
             await redis.ping()
         except REDIS_ERRORS as exc:
@@ -106,17 +121,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             await archiver.check_database()
         except DATABASE_ERRORS as exc:
             print(
-                f"archiver: PostgreSQL unreachable at {_where(settings.identity_database_url)} "
+                f"archiver: PostgreSQL unreachable at "
+                f"{database_location(settings.identity_database_url)} "
                 f"({describe(exc)})",
                 file=sys.stderr,
             )
             return EXIT_DATABASE
-        if not (args.once or args.all):
-            await archiver.run_forever()
-            return 0
         return await _bounded(archiver, args)
     finally:
-        await archiver.close()
+        await close_pool(pool)
         await redis.aclose()
 
 

@@ -28,7 +28,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     from app.main import create_app
 
     app = create_app()
-    # The app's whole lifespan, routers' included (the chat router's owns the session manager).
+    # The app's whole lifespan: the pool, Redis, the session manager and the responder.
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

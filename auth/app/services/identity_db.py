@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from shared.db import IdentityDatabase, check_connection
 
-_database = IdentityDatabase(get_settings)
+_database = IdentityDatabase(get_settings, application_name="hirecj-auth")
 
 
 def get_engine() -> Engine:

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from app.config import Settings
 from app.services.conversation_archival import ConversationArchiver
+from app.services.identity_db import Pool
 
 logger = logging.getLogger(__name__)
 
@@ -20,16 +21,19 @@ class BackgroundArchiver:
     task: asyncio.Task[None]
 
 
-def start_background_archiver(*, redis: aioredis.Redis, settings: Settings) -> BackgroundArchiver:
-    """Start the archive loop as a task of the running event loop (the agents lifespan)."""
-    archiver = ConversationArchiver.from_settings(settings, redis=redis, concurrency=1)
+def start_background_archiver(
+    *, redis: aioredis.Redis, pool: Pool, settings: Settings
+) -> BackgroundArchiver:
+    """Start the archive loop as a task of the running event loop (the agents lifespan), on the
+    app's own Redis client and PostgreSQL pool."""
+    archiver = ConversationArchiver.from_settings(settings, redis=redis, pool=pool, concurrency=1)
     task = asyncio.create_task(archiver.run_forever(), name="conversation-archiver")
     logger.info("conversation archiver started")
     return BackgroundArchiver(archiver=archiver, task=task)
 
 
 async def stop_background_archiver(handle: BackgroundArchiver, *, timeout: float = 10.0) -> None:
-    """Cancel the loop (in-flight claims go back to the queue) and close its connections."""
+    """Cancel the loop (in-flight claims go back to the queue)."""
     handle.task.cancel()
     try:
         await asyncio.wait_for(asyncio.shield(handle.task), timeout)
@@ -37,5 +41,4 @@ async def stop_background_archiver(handle: BackgroundArchiver, *, timeout: float
         pass
     except TimeoutError:
         logger.error("conversation archiver did not stop within %.0f s", timeout)
-    await handle.archiver.close()
     logger.info("conversation archiver stopped")

@@ -6,15 +6,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from shared.errors import first_line
+from shared.errors import describe
 
 logger = logging.getLogger(__name__)
-
-
-def describe(exc: BaseException) -> str:
-    """First line of an error, never a password (drivers do not echo them; URLs are not logged)."""
-    line = first_line(exc)
-    return line if line == type(exc).__name__ else f"{type(exc).__name__}: {line}"
 
 
 class ArchiverUnavailable(RuntimeError):

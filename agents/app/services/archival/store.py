@@ -22,6 +22,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from app.core.redis_keys import messages_key, session_key
+from shared.postgres import LONG_STATEMENT_TIMEOUT_MS, LONG_STATEMENTS
 
 
 @dataclass
@@ -215,7 +216,7 @@ def sanitize_messages(batch: ArchiveBatch) -> None:
 
 _COLUMNS = """
     $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-    $7::timestamptz[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::timestamptz[], $12::text[]
+    $7::timestamptz[], $8::text[], $9::text[], $10::bigint[], $11::timestamptz[], $12::text[]
 """
 
 
@@ -239,8 +240,8 @@ WITH batch AS (
 INSERT INTO conversations AS c (
     id, user_id, merchant_id, workflow_name, started_at, ended_at, messages, metadata,
     archive_version, archived_at, last_message_at, pending_user_id, title)
-SELECT r.id, u.id, r.merchant_id, r.workflow_name, r.started_at, r.ended_at, r.messages,
-       r.metadata, r.archive_version, now(), r.last_message_at,
+SELECT r.id, u.id, r.merchant_id, r.workflow_name, r.started_at, r.ended_at, r.messages::jsonb,
+       r.metadata::jsonb, r.archive_version, now(), r.last_message_at,
        CASE WHEN u.id IS NULL THEN r.wanted_user_id END, r.title
 FROM resolved r
 LEFT JOIN users u ON u.id = r.wanted_user_id
@@ -285,8 +286,14 @@ async def write_batch(
     as many at a newer version; a stale or repeated write changes nothing; a tombstoned
     (deleted) conversation is never written."""
     async with connection.transaction():
+        # A batch may take longer than a request's statement timeout (the role's default).
+        await connection.execute(LONG_STATEMENTS, str(LONG_STATEMENT_TIMEOUT_MS))
         await connection.execute(LOCK_FOR_ARCHIVING, CONVERSATION_LOCK_SPACE, batch.ids)
-        await connection.execute(upsert_sql(with_merchants=with_merchants), *batch.columns())
+        await connection.execute(
+            upsert_sql(with_merchants=with_merchants),
+            *batch.columns(),
+            timeout=LONG_STATEMENT_TIMEOUT_MS / 1000 + 5,
+        )
 
 
 async def merchants_lookup_available(connection: asyncpg.Connection) -> bool:

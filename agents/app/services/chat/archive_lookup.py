@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.services.identity_db import HistoryPool, connect
+from app.services.identity_db import Pool, connect
 
 # One round trip answers both "is it archived?" and "did its owner delete it?".
 _FIND_CONVERSATION = """
@@ -58,7 +58,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def find_archived_conversation(
-    *, pool: HistoryPool, conversation_id: str
+    *, pool: Pool, conversation_id: str
 ) -> ArchivedConversation | None:
     async with connect(pool) as connection:
         row = await connection.fetchrow(_FIND_CONVERSATION, conversation_id)
@@ -81,7 +81,7 @@ async def find_archived_conversation(
 
 
 async def previous_conversation(
-    *, pool: HistoryPool, user_id: str, conversation_id: str
+    *, pool: Pool, user_id: str, conversation_id: str
 ) -> PreviousConversation | None:
     async with connect(pool) as connection:
         row = await connection.fetchrow(_LAST_TOPIC, user_id, conversation_id)

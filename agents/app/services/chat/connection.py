@@ -42,7 +42,7 @@ from app.services.chat.archive_lookup import (
     previous_conversation,
 )
 from app.services.chat.responders import ConversationContext, Responder
-from app.services.identity_db import HistoryPool
+from app.services.identity_db import Pool
 from app.services.session_manager import LiveSession, SessionManager
 from shared.ids import merchant_id_for_shop, parse_conversation_id
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
@@ -77,7 +77,7 @@ class ChatConnection:
         path_conversation_id: str,
         sessions: SessionManager,
         responder: Responder,
-        pool: HistoryPool,
+        pool: Pool,
         token_secrets: Sequence[str],
     ) -> None:
         try:

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from app.exceptions import ConversationBusy, ConversationNotFound, StoreUnavailable
 from app.services.archival.store import CONVERSATION_LOCK_SPACE, LOCK_FOR_DELETING
-from app.services.identity_db import HistoryPool, connect
+from app.services.identity_db import Pool, connect
 from app.services.session_manager import SessionManager
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ SELECT id FROM gone
 
 async def delete_conversation(
     *,
-    pool: HistoryPool,
+    pool: Pool,
     sessions: SessionManager,
     user_id: str,
     conversation_id: uuid.UUID,

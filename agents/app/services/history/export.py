@@ -9,7 +9,7 @@ from typing import Any
 
 from app.schemas.history import ConversationDetail
 from app.services.history.queries import iter_conversation_batches
-from app.services.identity_db import HistoryPool
+from app.services.identity_db import Pool
 
 EXPORT_BATCH_SIZE = 200
 SENDER_NAMES = {"user": "You", "cj": "CJ"}
@@ -22,7 +22,7 @@ def export_filename(user_id: str) -> str:
 
 
 async def export_jsonl(
-    *, pool: HistoryPool, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
+    *, pool: Pool, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
 ) -> AsyncIterator[bytes]:
     """Every conversation of the user as one JSON object a line, a batch per chunk."""
     async for batch in iter_conversation_batches(pool=pool, user_id=user_id, batch_size=batch_size):
@@ -67,7 +67,7 @@ def render_markdown(conversation: dict[str, Any]) -> str:
 
 
 async def start_export(
-    *, pool: HistoryPool, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
+    *, pool: Pool, user_id: str, batch_size: int = EXPORT_BATCH_SIZE
 ) -> AsyncIterator[bytes]:
     """``export_jsonl`` with its first chunk already read, so an unreachable database is a 503
     before any header is sent rather than a download cut short."""

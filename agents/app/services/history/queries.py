@@ -25,7 +25,7 @@ from app.services.history.cursors import (
     encode_search_cursor,
     parse_before,
 )
-from app.services.identity_db import HistoryPool, connect
+from app.services.identity_db import Pool, connect
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
 
 async def list_conversations_json(
     *,
-    pool: HistoryPool,
+    pool: Pool,
     user_id: str,
     limit: int,
     offset: int,
@@ -179,7 +179,7 @@ async def list_conversations_json(
 
 async def search_conversations(
     *,
-    pool: HistoryPool,
+    pool: Pool,
     user_id: str,
     query: str,
     limit: int,
@@ -206,7 +206,7 @@ async def search_conversations(
 
 async def conversation_page(
     *,
-    pool: HistoryPool,
+    pool: Pool,
     user_id: str,
     limit: int,
     offset: int,
@@ -255,7 +255,7 @@ def _detail(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def get_conversation(
-    *, pool: HistoryPool, user_id: str, conversation_id: uuid.UUID
+    *, pool: Pool, user_id: str, conversation_id: uuid.UUID
 ) -> dict[str, Any]:
     """The conversation with its messages; ConversationNotFound unless it is the user's."""
     async with connect(pool) as connection:
@@ -279,7 +279,7 @@ _PROFILE = f"""
     """
 
 
-async def get_profile(*, pool: HistoryPool, user_id: str) -> dict[str, Any]:
+async def get_profile(*, pool: Pool, user_id: str) -> dict[str, Any]:
     """The guide's profile fields and conversation stats; UserNotFound without a user row."""
     async with connect(pool) as connection:
         row = await connection.fetchrow(_PROFILE, user_id)
@@ -312,7 +312,7 @@ _EXPORT_NEXT = (
 
 
 async def iter_conversation_batches(
-    *, pool: HistoryPool, user_id: str, batch_size: int
+    *, pool: Pool, user_id: str, batch_size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """All of the user's conversations with messages, newest first, ``batch_size`` at a time.
 
