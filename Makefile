@@ -7,9 +7,11 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PATH := $(VENV)/bin:$(PATH)
-# Tests and dev talk to the native PostgreSQL on 5435 that scripts/dev_services.sh starts.
+# Tests and dev talk to the native PostgreSQL on 5435 and the Redis on 6380 (with AOF) that
+# scripts/dev_services.sh starts.
 export IDENTITY_DATABASE_URL ?= postgresql://hirecj:hirecj_dev_password@localhost:5435/hirecj_identity
-export REDIS_URL ?= redis://localhost:6379/0
+export REDIS_URL ?= redis://localhost:6380/0
+export HIRECJ_TEST_REDIS_URL ?= redis://127.0.0.1:6380
 
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := homepage/node_modules/.installed

@@ -42,7 +42,7 @@ from shared.tokens import issue_token
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 AGENTS_DIR = REPO_DIR / "agents"
-REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6380").rstrip("/")
 
 
 def free_port() -> int:

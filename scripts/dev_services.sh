@@ -9,7 +9,8 @@ PG_PORT="${PG_PORT:-5435}"
 PG_USER_NAME="${PG_ROLE:-hirecj}"
 PG_PASSWORD="${PG_PASSWORD:-hirecj_dev_password}"
 PG_DATABASE="${PG_DATABASE:-hirecj_identity}"
-REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
+# The project's own Redis, with AOF (the machine may run another on 6379 that keeps nothing).
+REDIS_URL="${REDIS_URL:-redis://localhost:6380/0}"
 DATA_ROOT="${HIRECJ_DATA_DIR:-$ROOT/.data}"
 
 log() { printf 'dev_services: %s\n' "$*"; }
@@ -108,14 +109,16 @@ start_redis() {
     [ -z "$host" ] && host=localhost
     if ! command -v redis-server >/dev/null 2>&1; then apt_install redis-server redis-tools; fi
     if redis-cli -h "$host" -p "$port" ping >/dev/null 2>&1; then
-        log "Redis already answers on $host:$port"
+        log "Redis already answers on $host:$port (appendonly $(redis-cli -h "$host" -p "$port" config get appendonly 2>/dev/null | tail -n 1))"
         return
     fi
     case "$host" in localhost|127.0.0.1) ;; *) log "Redis at $host:$port does not answer"; exit 1 ;; esac
     mkdir -p "$DATA_ROOT/redis-$port"
-    log "starting Redis on $port"
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-        --dir "$DATA_ROOT/redis-$port" --logfile "$DATA_ROOT/redis-$port/redis.log"
+    log "starting Redis on $port with AOF (appendfsync everysec)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" \
+        --appendonly yes --appendfsync everysec \
+        --dir "$DATA_ROOT/redis-$port" --logfile "$DATA_ROOT/redis-$port/redis.log" \
+        --pidfile "$DATA_ROOT/redis-$port/redis.pid"
     for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.1; done
     log "Redis did not start; see $DATA_ROOT/redis-$port/redis.log"; exit 1
 }

@@ -110,6 +110,9 @@ class ServiceSettings(BaseSettings):
     archive_idle_seconds: int = Field(default=60, ge=1)
     archiver_enabled: bool = True
 
+    # Abuse limits: none a person typing, signing in or reading history ever meets.
+    chat_max_messages_per_conversation: int = Field(default=2000, ge=1, le=1_000_000)
+
     @field_validator("identity_database_url", "identity_database_direct_url")
     @classmethod
     def _postgresql_scheme(cls, value: str | None) -> str | None:

@@ -24,6 +24,9 @@ class Settings(ServiceSettings):
     archive_batch_size: int = Field(default=500, ge=1, le=10000)
     archive_lease_seconds: int = Field(default=300, ge=10)
 
+    # How long a chat write waits for REDIS_WAIT_REPLICAS replicas before it is refused.
+    redis_wait_timeout_ms: int = Field(default=1000, ge=10, le=60_000)
+
     # History retention; unset keeps conversations forever.
     conversation_retention_days: int | None = Field(default=None, ge=1)
 

@@ -88,8 +88,12 @@ class ConversationEndedError(SessionError):
     """The conversation has ended; it takes no more messages."""
 
 
-class ConversationBusy(SessionError):
-    """Too many concurrent writers on one conversation; the caller may try again."""
+class ConversationFull(SessionError):
+    """The conversation holds CHAT_MAX_MESSAGES_PER_CONVERSATION messages; it takes no more."""
+
+
+class NotReplicated(SessionError):
+    """WAIT did not see REDIS_WAIT_REPLICAS replicas take the write in time: not acknowledged."""
 
     status_code = 503
     headers = {"Retry-After": "1"}

@@ -16,6 +16,7 @@ from app.api import chat, health, metrics, users
 from app.api.homepage import homepage_router
 from app.config import get_settings
 from app.core.metrics import watch_db_pool
+from app.core.redis_persistence import check_redis_persistence
 from app.exception_handlers import register_exception_handlers
 from app.services.archival.background import start_background_archiver, stop_background_archiver
 from app.services.chat.responders import create_responder
@@ -24,7 +25,7 @@ from app.services.session_manager import SessionManager
 from app.services.usage_stats import refresh_usage_stats_forever
 from shared.http_middleware import RequestObservabilityMiddleware
 from shared.logging_setup import configure_logging
-from shared.redis_client import create_async_redis
+from shared.redis_client import redis_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Every shared resource of the app, made here and closed here, in reverse order."""
     settings = get_settings()
     configure_logging(service="agents", settings=settings)
-    app.state.redis = create_async_redis(settings.redis_url)
+    app.state.redis = redis_from_settings(settings)
+    app.state.redis_persistence = await check_redis_persistence(app.state.redis, settings)
     app.state.db = await create_pool(settings)
     watch_db_pool(app.state.db)
     app.state.chat_sessions = SessionManager(
@@ -42,6 +44,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ttl_seconds=settings.redis_session_ttl,
         idle_seconds=settings.archive_idle_seconds,
         archive_before_ttl_seconds=settings.archive_before_ttl_seconds,
+        max_messages=settings.chat_max_messages_per_conversation,
+        wait_replicas=settings.redis_wait_replicas,
+        wait_timeout_ms=settings.redis_wait_timeout_ms,
     )
     app.state.responder = create_responder(settings)
     app.state.archiver = (

@@ -13,13 +13,14 @@ from tests.test_archival_helpers import (
     archived,
     contents,
     make_archiver,
+    queued_ids,
     seed,
     sessions,
 )
 
-from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key
+from app.core.redis_keys import conversation_due_key, messages_key
 from app.services.archival import store as archive_store
-from app.services.archival.queue import ARCHIVE_LEASED_KEY, ack_archived, claim_due
+from app.services.archival.queue import ack_archived, claim_due, queue_sizes
 from app.services.identity_db import close_pool
 from shared.ids import user_id_for_shop
 
@@ -53,8 +54,7 @@ async def test_archive_continue_archive_keeps_every_message_in_order(archiver, a
     )
     with db_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM conversations")).scalar() == 1
-    assert await aredis.zcard(ARCHIVE_DUE_KEY) == 0
-    assert await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+    assert await queue_sizes(aredis) == (0, 0)
     # The chat goes on from Redis: archival never deletes the live keys.
     assert await aredis.llen(messages_key(conversation_id)) == 6
 
@@ -87,16 +87,18 @@ async def test_a_late_stale_write_never_replaces_a_newer_one(archiver, aredis, d
 async def test_a_write_during_archival_keeps_the_conversation_queued(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]
     manager = sessions(aredis)
     conversation_id = await seed(manager, messages=1)
-    ids = await claim_due(aredis, now=time.time() + 3600, limit=10, lease_seconds=60)
-    batch = await archive_store.read_batch(aredis, ids=ids)
+    claim = await claim_due(aredis, now=time.time() + 3600, limit=10, lease_seconds=60)
+    batch = await archive_store.read_batch(aredis, ids=claim.ids)
     async with archiver.connection() as conn:
         await archive_store.write_batch(conn, batch, with_merchants=True)
     await manager.append_message(
         conversation_id=conversation_id, user_id=None, sender="user", content="late"
     )
 
-    assert await ack_archived(aredis, versions=batch.ack_versions) == 0
-    assert await aredis.zscore(ARCHIVE_DUE_KEY, conversation_id) is not None
+    assert (
+        await ack_archived(aredis, claim=claim, versions=batch.ack_versions, now=time.time()) == 0
+    )
+    assert await aredis.zscore(conversation_due_key(conversation_id), conversation_id) is not None
     await archiver.archive_due(everything=True)
     assert contents(archived(db_engine, conversation_id)) == ["message 0", "late"]
 
@@ -104,9 +106,11 @@ async def test_a_write_during_archival_keeps_the_conversation_queued(archiver, a
 async def test_a_dead_workers_claim_returns_to_the_queue(aredis):  # type: ignore[no-untyped-def]
     conversation_id = await seed(sessions(aredis), messages=1)
     now = time.time() + 3600
-    assert await claim_due(aredis, now=now, limit=10, lease_seconds=30) == [conversation_id]
-    assert await claim_due(aredis, now=now, limit=10, lease_seconds=30) == []
-    assert await claim_due(aredis, now=now + 31, limit=10, lease_seconds=30) == [conversation_id]
+    assert (await claim_due(aredis, now=now, limit=10, lease_seconds=30)).ids == [conversation_id]
+    assert (await claim_due(aredis, now=now, limit=10, lease_seconds=30)).ids == []
+    assert (await claim_due(aredis, now=now + 31, limit=10, lease_seconds=30)).ids == [
+        conversation_id
+    ]
 
 
 async def test_only_due_conversations_are_archived_by_a_due_pass(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]
@@ -117,7 +121,7 @@ async def test_only_due_conversations_are_archived_by_a_due_pass(archiver, aredi
     assert summary.conversations == 1
     assert archived(db_engine, ended)["ended_at"] is not None
     assert archived(db_engine, busy) is None
-    assert await aredis.zscore(ARCHIVE_DUE_KEY, busy) is not None
+    assert await aredis.zscore(conversation_due_key(busy), busy) is not None
 
 
 async def test_users_are_linked_from_session_merchant_or_later(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]
@@ -174,11 +178,11 @@ async def test_a_message_that_is_not_json_is_kept_not_dropped(archiver, aredis, 
 
 
 async def test_queue_entries_that_are_not_conversations_are_dropped(archiver, aredis, db_engine):  # type: ignore[no-untyped-def]
-    await aredis.zadd(ARCHIVE_DUE_KEY, {"not-a-uuid": 1.0})
+    await aredis.zadd(conversation_due_key("not-a-uuid"), {"not-a-uuid": 1.0})
     empty = await seed(sessions(aredis), messages=0)
     summary = await archiver.archive_due(everything=True)
     assert summary.conversations == 0
-    assert await aredis.zcard(ARCHIVE_DUE_KEY) == 0
+    assert (await queue_sizes(aredis))[0] == 0
     assert archived(db_engine, empty) is None
 
 
@@ -187,9 +191,9 @@ async def test_reconciliation_queues_only_unarchived_changes(archiver, aredis, d
     done = await seed(manager, messages=1)
     await archiver.archive_due(everything=True)
     lost = await seed(manager, messages=2)
-    await aredis.zrem(ARCHIVE_DUE_KEY, lost)  # as if its ZADD had never run
+    await aredis.zrem(conversation_due_key(lost), lost)  # as if its ZADD had never run
     assert await archiver.reconcile() == 1
-    assert await aredis.zrange(ARCHIVE_DUE_KEY, 0, -1) == [lost]
+    assert await queued_ids(aredis) == [lost]
     await archiver.archive_due(everything=True)
     assert contents(archived(db_engine, lost)) == ["message 0", "message 1"]
     assert archived(db_engine, done) is not None
@@ -231,8 +235,7 @@ async def test_a_chat_in_which_only_cj_spoke_is_not_archived_until_the_merchant_
     assert skipped.conversations == 0
     assert archived(db_engine, conversation_id) is None
     # Settled, not retried forever: nothing is left queued or leased.
-    assert await aredis.zcard(ARCHIVE_DUE_KEY) == 0
-    assert await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+    assert await queue_sizes(aredis) == (0, 0)
 
     await manager.append_message(
         conversation_id=conversation_id, user_id=None, sender="user", content="refund please"

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import Engine, text
 
 from app.config import get_settings
+from app.core.redis_keys import ARCHIVE_SHARDS, due_key
 from app.services.conversation_archival import ConversationArchiver
 from app.services.identity_db import Pool, create_pool
 from app.services.session_manager import SessionManager
@@ -69,6 +70,14 @@ async def seed_many(manager: SessionManager, count: int, *, messages: int = 3) -
             *(seed(manager, messages=messages) for _ in range(min(100, count - start)))
         )
     return ids
+
+
+async def queued_ids(redis: aioredis.Redis) -> list[str]:
+    """Every conversation waiting in any shard of the archive queue, soonest due first."""
+    entries = []
+    for shard in range(ARCHIVE_SHARDS):
+        entries += await redis.zrange(due_key(shard), 0, -1, withscores=True)
+    return [member for member, _ in sorted(entries, key=lambda entry: entry[1])]
 
 
 async def database_pool(database_url: str, **options: Any) -> Pool:

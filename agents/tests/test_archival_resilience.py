@@ -27,9 +27,9 @@ from tests.test_archival_helpers import (
 )
 
 from app.config import get_settings
-from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.main import create_app
-from app.services.archival.queue import ARCHIVE_LEASED_KEY
+from app.services.archival.queue import queue_sizes
 from app.services.identity_db import close_pool
 
 
@@ -88,7 +88,7 @@ async def test_two_archiver_processes_archive_each_conversation_exactly_once(
     assert sum(counts) == 2000
     assert all(count > 0 for count in counts)  # both took part
     assert archived_rows(clean_database) == dict.fromkeys(ids, 3)
-    assert await aredis.zcard(ARCHIVE_DUE_KEY) + await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+    assert sum(await queue_sizes(aredis)) == 0
 
 
 @pytest.mark.slow
@@ -117,7 +117,7 @@ async def test_a_worker_killed_mid_run_and_restarted_loses_and_duplicates_nothin
     rows = archived_rows(clean_database)
     assert rows == {i: (5 if i in ids[:5] else 4) for i in ids}
     assert contents(archived(clean_database, ids[0]))[-1] == "after kill"
-    assert await aredis.zcard(ARCHIVE_DUE_KEY) + await aredis.zcard(ARCHIVE_LEASED_KEY) == 0
+    assert sum(await queue_sizes(aredis)) == 0
 
 
 def test_worker_exits_nonzero_with_a_clear_message_when_a_store_is_unreachable():
@@ -153,7 +153,7 @@ async def test_background_loop_starts_and_stops_with_the_app(aredis, clean_datab
             assert contents(archived(clean_database, ended)) == ["message 0", "message 1"]
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                await aredis.zadd(ARCHIVE_DUE_KEY, {"overdue": time.time() + 3600})
+                await aredis.zadd(conversation_due_key("overdue"), {"overdue": time.time() + 3600})
                 response = await client.get("/metrics")
         assert task.done()
     finally:
@@ -172,7 +172,8 @@ async def test_background_loop_starts_and_stops_with_the_app(aredis, clean_datab
 async def test_metrics_report_the_age_of_the_oldest_due_conversation(aredis):  # type: ignore[no-untyped-def]
     app = create_app()
     async with app.router.lifespan_context(app):
-        await aredis.zadd(ARCHIVE_DUE_KEY, {"a": time.time() - 120, "b": time.time() + 5})
+        await aredis.zadd(conversation_due_key("a"), {"a": time.time() - 120})
+        await aredis.zadd(conversation_due_key("b"), {"b": time.time() + 5})
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             response = await client.get("/metrics")

@@ -24,7 +24,7 @@ from tests.chat_factories import (
     unsigned_token,
 )
 
-from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.main import create_app
 from app.services.chat.responders import ConversationContext, ScriptedResponder
 from shared.constants import MAX_MESSAGE_CHARS
@@ -113,7 +113,7 @@ def test_every_write_bumps_version_slides_ttl_and_queues_archival(
     assert second == first + 2  # the user's message and CJ's reply
     assert 0 < redis_client.ttl(session_key(conversation_id)) <= 86400
     assert 0 < redis_client.ttl(messages_key(conversation_id)) <= 86400
-    due = redis_client.zscore(ARCHIVE_DUE_KEY, conversation_id)
+    due = redis_client.zscore(conversation_due_key(conversation_id), conversation_id)
     assert due is not None
     assert due <= datetime.now(UTC).timestamp() + 60
     fields = session(redis_client, conversation_id)
@@ -430,7 +430,10 @@ def test_end_conversation_ends_and_queues_archival_now(
     fields = session(redis_client, conversation_id)
     assert fields["status"] == "ended"
     assert fields["ended_at"] == ended["ended_at"]
-    assert redis_client.zscore(ARCHIVE_DUE_KEY, conversation_id) <= datetime.now(UTC).timestamp()
+    assert (
+        redis_client.zscore(conversation_due_key(conversation_id), conversation_id)
+        <= datetime.now(UTC).timestamp()
+    )
     assert len(stored(redis_client, conversation_id)) == 3
 
 

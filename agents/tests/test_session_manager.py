@@ -11,7 +11,7 @@ import pytest
 import redis
 from tests.chat_factories import new_id
 
-from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.services.session_manager import (
     ConversationAlreadyExists,
     ConversationEndedError,
@@ -52,7 +52,10 @@ async def test_create_session_writes_the_documented_hash(
     assert fields["status"] == "active"
     assert int(fields["version"]) == session.version
     assert 0 < redis_client.ttl(session_key(conversation_id)) <= TTL
-    assert redis_client.zscore(ARCHIVE_DUE_KEY, conversation_id) <= time.time() + IDLE
+    assert (
+        redis_client.zscore(conversation_due_key(conversation_id), conversation_id)
+        <= time.time() + IDLE
+    )
 
     with pytest.raises(ConversationAlreadyExists):
         await manager.create_session(conversation_id=conversation_id, workflow="other")
@@ -127,7 +130,9 @@ async def test_end_conversation_is_due_now_and_refuses_more_messages(
     ended = await manager.end_conversation(conversation_id=conversation_id, user_id=None)
     assert ended.ended
     assert ended.ended_at
-    assert redis_client.zscore(ARCHIVE_DUE_KEY, conversation_id) <= time.time()
+    assert (
+        redis_client.zscore(conversation_due_key(conversation_id), conversation_id) <= time.time()
+    )
     with pytest.raises(ConversationEndedError):
         await manager.append_message(
             conversation_id=conversation_id, user_id=None, sender="user", content="late"
@@ -176,6 +181,6 @@ async def test_archival_is_due_before_the_ttl_even_when_idle_is_longer(
     started = time.time()
     await slow_idle.create_session(conversation_id=conversation_id, workflow="shopify_onboarding")
     await client.aclose()
-    due = redis_client.zscore(ARCHIVE_DUE_KEY, conversation_id)
+    due = redis_client.zscore(conversation_due_key(conversation_id), conversation_id)
     # TTL 600 s less the 120 s margin: due within 480 s, not after the hour of idleness.
     assert started + 470 <= due <= time.time() + 480

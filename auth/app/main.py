@@ -17,7 +17,7 @@ from shared.crypto import token_cipher
 from shared.http_metrics import metrics_response
 from shared.http_middleware import RequestObservabilityMiddleware
 from shared.logging_setup import configure_logging
-from shared.redis_client import create_async_redis
+from shared.redis_client import redis_from_settings
 
 
 @asynccontextmanager
@@ -27,7 +27,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Fail at start-up, not at the first install, when the encryption key is not a Fernet key.
     token_cipher(settings)
     get_engine()
-    app.state.redis = create_async_redis(settings.redis_url)
+    app.state.redis = redis_from_settings(settings)
     timeout = httpx.Timeout(settings.shopify_http_timeout_seconds, connect=5.0)
     app.state.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
     app.state.shopify = ShopifyClient(

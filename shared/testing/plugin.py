@@ -31,7 +31,8 @@ MIGRATIONS_DIR = REPO_DIR / "agents" / "app" / "migrations"
 ADMIN_URL = os.environ.get(
     "HIRECJ_TEST_ADMIN_URL", "postgresql://hirecj:hirecj_dev_password@127.0.0.1:5435/postgres"
 )
-REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+# The project's Redis (scripts/dev_services.sh starts it with AOF, as production should run).
+REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6380").rstrip("/")
 CLAIM_PREFIX = "hirecj:test-claim:"
 CLAIM_SECONDS = 4 * 3600
 

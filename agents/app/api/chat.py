@@ -13,7 +13,6 @@ from collections.abc import Awaitable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 
 from app.config import get_settings
 from app.exceptions import ChatError, StoreUnavailable
@@ -28,6 +27,7 @@ from app.schemas.chat import (
     parse_client_frame,
 )
 from app.services.chat.connection import ChatConnection
+from shared.redis_client import REDIS_ERRORS
 from shared.settings import token_secrets
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ async def _guarded(work: Awaitable[list[BaseModel]]) -> list[BaseModel]:
         return await work
     except ChatError as exc:
         return [ErrorFrame(text=str(exc))]
-    except (StoreUnavailable, RedisError, OSError):
+    except (StoreUnavailable, *REDIS_ERRORS):
         logger.exception("chat frame failed on a store")
         return [ErrorFrame(text=UNAVAILABLE)]
 

@@ -11,7 +11,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -19,6 +18,7 @@ from app.config import Settings, get_settings
 from app.exceptions import Forbidden, NotAuthenticated
 from app.services.identity_db import Pool
 from app.services.session_manager import SessionManager
+from shared.redis_client import AnyRedis
 from shared.settings import token_secrets
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
 
@@ -109,8 +109,8 @@ def _db(request: Request) -> Pool:
     return pool
 
 
-def _redis(request: Request) -> aioredis.Redis:
-    client: aioredis.Redis = request.app.state.redis
+def _redis(request: Request) -> AnyRedis:
+    client: AnyRedis = request.app.state.redis
     return client
 
 
@@ -122,5 +122,5 @@ def _chat_sessions(request: Request) -> SessionManager:
 OwnHistory = Annotated[HistoryAccess, Depends(_history_access)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbPool = Annotated[Pool, Depends(_db)]
-RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
+RedisDep = Annotated[AnyRedis, Depends(_redis)]
 ChatSessionsDep = Annotated[SessionManager, Depends(_chat_sessions)]

@@ -12,11 +12,10 @@ import logging
 import time
 
 import asyncpg
-import redis.asyncio as aioredis
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
-from redis.exceptions import RedisError
 
 from app.services.archival.queue import oldest_due_age
+from shared.redis_client import REDIS_ERRORS, AnyRedis
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +58,14 @@ def watch_db_pool(pool: asyncpg.Pool) -> None:
     DB_POOL_CONNECTIONS.labels("idle").set_function(pool.get_idle_size)
 
 
-async def refresh_oldest_due_age(redis: aioredis.Redis) -> None:
+async def refresh_oldest_due_age(redis: AnyRedis) -> None:
     """Two ZRANGE 0 0 calls; when Redis is down the gauge keeps its last value."""
     try:
         OLDEST_DUE_AGE.set(await oldest_due_age(redis, now=time.time()))
-    except (RedisError, OSError) as exc:
+    except REDIS_ERRORS as exc:
         logger.warning("archive queue age unavailable: %s", type(exc).__name__)
 
 
-async def render_metrics(*, redis: aioredis.Redis) -> bytes:
+async def render_metrics(*, redis: AnyRedis) -> bytes:
     await refresh_oldest_due_age(redis)
     return generate_latest(REGISTRY)

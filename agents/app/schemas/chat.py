@@ -8,6 +8,7 @@ raises anything but :class:`FrameError`, whose message is safe to send back in a
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,6 +40,9 @@ class StartFrame(_ClientFrame):
 class MessageFrame(_ClientFrame):
     type: Literal["message"]
     text: str
+    # A UUID the client chose: sending the same message again (a retry after an error frame or
+    # a dropped socket) stores it once and answers with the reply already given.
+    message_id: str | None = None
 
 
 class OAuthCompleteFrame(_ClientFrame):
@@ -94,6 +98,13 @@ def parse_client_frame(raw: str | bytes | None) -> ClientFrame:
         raise FrameError(_describe(frame_type, exc)) from None
     if isinstance(frame, MessageFrame):
         check_message_text(frame.text)
+        if frame.message_id is not None:
+            try:
+                frame = frame.model_copy(update={"message_id": str(uuid.UUID(frame.message_id))})
+            except ValueError:
+                raise FrameError(
+                    "'message' frame has an invalid 'message_id': not a UUID"
+                ) from None
     return frame  # type: ignore[return-value]
 
 

@@ -18,37 +18,39 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import asyncpg
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from app.config import Settings
 from app.core import metrics
-from app.core.redis_keys import messages_key, session_key
+from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.services.archival import store
 from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary, Outage
 from app.services.archival.queue import (
-    ARCHIVE_DUE_KEY,
-    ARCHIVE_LEASED_KEY,
+    Claim,
+    ShardCursor,
     ack_archived,
+    adopt_legacy_queue,
+    all_keys,
     at_risk_ids,
     claim_due,
+    earliest_lease_end,
     extend_leases,
     extend_ttls,
     next_due_at,
+    queue_sizes,
     queued_or_leased,
     release_claims,
 )
 from app.services.identity_db import DATABASE_ERRORS, Pool
 from shared.errors import describe
+from shared.redis_client import REDIS_ERRORS, AnyRedis
 
 logger = logging.getLogger(__name__)
 
-REDIS_ERRORS = (RedisError, OSError)
 MERCHANTS_RECHECK_SECONDS = 60.0
 LINK_PENDING_EVERY_SECONDS = 60.0
 SESSION_PATTERN = "conv:{*}:session"
@@ -60,7 +62,7 @@ class ConversationArchiver:
     def __init__(
         self,
         *,
-        redis: aioredis.Redis,
+        redis: AnyRedis,
         pool: Pool,
         batch_size: int = 500,
         lease_seconds: int = 300,
@@ -84,10 +86,12 @@ class ConversationArchiver:
         self._merchants: bool | None = None
         self._merchants_checked = 0.0
         self._next_risk_sweep = 0.0
+        self._cursor = ShardCursor()
+        self._legacy_adopted = False
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, redis: aioredis.Redis, pool: Pool, **overrides: Any
+        cls, settings: Settings, *, redis: AnyRedis, pool: Pool, **overrides: Any
     ) -> ConversationArchiver:
         options: dict[str, Any] = {
             "batch_size": settings.archive_batch_size,
@@ -123,7 +127,7 @@ class ConversationArchiver:
             await store.write_batch(conn, batch, with_merchants=await self._with_merchants(conn))
 
     async def _write_with_retry(
-        self, batch: store.ArchiveBatch, *, claimed: list[str], give_up_at: float | None
+        self, batch: store.ArchiveBatch, *, claim: Claim, give_up_at: float | None
     ) -> None:
         delay, sanitized = 0.25, False
         while True:
@@ -145,7 +149,7 @@ class ConversationArchiver:
                 self._merchants = None
                 if give_up_at is not None and time.time() + delay > give_up_at:
                     raise ArchiverUnavailable(f"PostgreSQL unavailable: {describe(exc)}") from None
-                await self.protect(claimed)
+                await self.protect(claim)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
 
@@ -162,16 +166,17 @@ class ConversationArchiver:
 
     # Redis safety net ---------------------------------------------------------------------
 
-    async def protect(self, claimed: list[str]) -> None:
+    async def protect(self, claim: Claim | None = None) -> None:
         """While PostgreSQL is away: keep our leases and the conversations at risk alive."""
         now = time.time()
         try:
-            await extend_leases(self.redis, ids=claimed, until=now + self.lease_seconds)
-            await extend_ttls(self.redis, ids=claimed, seconds=self.session_ttl)
+            if claim is not None:
+                await extend_leases(self.redis, claim=claim, until=now + self.lease_seconds)
+                await extend_ttls(self.redis, ids=claim.ids, seconds=self.session_ttl)
             if now >= self._next_risk_sweep:
                 self._next_risk_sweep = now + min(60.0, self.max_backoff)
                 horizon = now + 2 * self.max_backoff + 120
-                for key in (ARCHIVE_DUE_KEY, ARCHIVE_LEASED_KEY):
+                for key in all_keys():
                     offset = 0
                     while page := await at_risk_ids(
                         self.redis, key=key, horizon=horizon, offset=offset, count=1000
@@ -184,27 +189,29 @@ class ConversationArchiver:
     # Batches --------------------------------------------------------------------------------
 
     async def archive_batch(
-        self, ids: list[str], *, give_up_at: float | None = None
+        self, claim: Claim, *, give_up_at: float | None = None
     ) -> tuple[int, int]:
         """Archive claimed conversations; returns (conversations, messages) written."""
         try:
-            batch = await store.read_batch(self.redis, ids=ids)
+            batch = await store.read_batch(self.redis, ids=claim.ids)
             if batch.invalid_ids:
                 metrics.ARCHIVE_FAILURES.labels("invalid_id").inc(len(batch.invalid_ids))
                 logger.warning(
                     "dropping %d queue entries that are not UUIDs", len(batch.invalid_ids)
                 )
             if len(batch):
-                await self._write_with_retry(batch, claimed=ids, give_up_at=give_up_at)
+                await self._write_with_retry(batch, claim=claim, give_up_at=give_up_at)
             settled = {
                 conversation_id: version
                 for conversation_id, version in batch.ack_versions.items()
                 if store.canonical_id(conversation_id) not in batch.refused
             }
-            await ack_archived(self.redis, versions=settled)
+            await ack_archived(self.redis, claim=claim, versions=settled, now=time.time())
         except (asyncio.CancelledError, ArchiverUnavailable):
             with suppress(*REDIS_ERRORS, TimeoutError):
-                await asyncio.wait_for(release_claims(self.redis, ids=ids, due_at=time.time()), 2)
+                await asyncio.wait_for(
+                    release_claims(self.redis, claim=claim, ids=claim.ids, due_at=time.time()), 2
+                )
             raise
         written = len(batch) - len(batch.refused)
         messages = sum(
@@ -231,18 +238,19 @@ class ConversationArchiver:
         async def drain() -> None:
             while True:
                 now = time.time()
-                ids = await claim_due(
+                claim = await claim_due(
                     self.redis,
                     now=now,
                     limit=self.batch_size,
                     lease_seconds=self.lease_seconds,
                     max_score=math.inf if everything else now,
+                    cursor=self._cursor,
                 )
-                if not ids:
+                if not claim.ids:
                     return
                 self.redis_outage.recovered()
                 batch_started = time.perf_counter()
-                written, messages = await self.archive_batch(ids, give_up_at=give_up_at)
+                written, messages = await self.archive_batch(claim, give_up_at=give_up_at)
                 elapsed = time.perf_counter() - batch_started
                 metrics.BATCH_SECONDS.observe(elapsed)
                 summary.conversations += written
@@ -251,6 +259,17 @@ class ConversationArchiver:
                 if on_batch is not None:
                     on_batch(written, messages, elapsed)
 
+        if not self._legacy_adopted:
+            if moved := await adopt_legacy_queue(self.redis, now=time.time()):
+                logger.warning("moved %d entries of the unsharded archive queue", moved)
+            self._legacy_adopted = True
+        await self._drain_concurrently(drain)
+        if everything:
+            summary.left_leased = await self._wait_for_other_leases(drain)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    async def _drain_concurrently(self, drain: Callable[[], Coroutine[Any, Any, None]]) -> None:
         tasks = [asyncio.create_task(drain()) for _ in range(self.concurrency)]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -261,8 +280,19 @@ class ConversationArchiver:
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
-        summary.seconds = time.perf_counter() - started
-        return summary
+
+    async def _wait_for_other_leases(self, drain: Callable[[], Coroutine[Any, Any, None]]) -> int:
+        """``--all``: conversations another archiver has leased are archived too, by waiting
+        until it acks them or its leases expire (then they are claimable); how many are still
+        leased by others when a whole lease period has passed."""
+        deadline = time.time() + self.lease_seconds + 5
+        while True:
+            _, leased = await queue_sizes(self.redis)
+            if not leased or time.time() >= deadline:
+                return leased
+            ends = await earliest_lease_end(self.redis) or time.time()
+            await asyncio.sleep(min(max(ends - time.time(), 0.05), 1.0, deadline - time.time()))
+            await self._drain_concurrently(drain)
 
     # Sweeps ---------------------------------------------------------------------------------
 
@@ -303,7 +333,10 @@ class ConversationArchiver:
             if count and (count, version) > archived.get(conversation_id, (0, -1)):
                 stale[conversation_id] = time.time()
         if stale:
-            await self.redis.zadd(ARCHIVE_DUE_KEY, stale, nx=True)
+            pipe = self.redis.pipeline(transaction=False)
+            for conversation_id, due_at in stale.items():
+                pipe.zadd(conversation_due_key(conversation_id), {conversation_id: due_at}, nx=True)
+            await pipe.execute()
         return len(stale)
 
     # The loop ---------------------------------------------------------------------------------

@@ -1,73 +1,84 @@
-"""Live conversations in Redis: the session hash, the ordered message list, the archive index.
+"""Live conversations in Redis: the session hash, the ordered message list, the archive queue.
 
-The key layout is in ``app.core.redis_keys`` (both keys of a conversation share the hash tag
-``{<id>}``). Every write is one MULTI/EXEC transaction that changes the data, bumps ``version``,
-slides the TTL of both keys to REDIS_SESSION_TTL and queues the conversation in ``archive:due``,
-so the archiver finds changed conversations with one range query and can tell, by ``version``,
-whether a conversation changed while it was copying it. The message list is append-only.
+The key layout is in ``app.core.redis_keys``. Every write is one Lua script over the
+conversation's two keys (``app.services.chat.session_scripts``: it checks, writes, bumps
+``version`` and slides the TTL of both keys to REDIS_SESSION_TTL) followed, in the same pipeline
+and so the same round trip, by the ``ZADD`` that queues the conversation in its shard of the
+archive queue. The two touch different hash slots, so on a Redis Cluster they are not one
+transaction; what the old single MULTI guaranteed still holds:
 
-Writes that depend on what is stored (create only if absent, link only an anonymous
-conversation, append only to a live one of the expected owner) WATCH the session hash and retry
-when another writer got there first, so two app instances on one Redis never interleave badly.
+- a write is queued before it is acknowledged: the caller answers the client only after the
+  pipeline, ZADD included, has returned;
+- the archiver compares versions: it acks a lease only if the session's version is still the
+  one it archived, so a write it did not see stays queued (the ZADD of that write re-queues
+  it, or the ack hands the lease back). The reconciliation sweep (SCAN) catches the one case
+  this cannot: a script delayed on its node past a whole archive cycle that its ZADD was not.
+
+Writes are idempotent (a message carries its id), because a retry, or the cluster client's own
+replay after a node failure, may run a script twice. The message list is append-only.
 
 Session hash fields (strings; an empty string means none): conversation_id, user_id,
 merchant_id, shop, workflow, started_at, ended_at, last_activity (ISO 8601 UTC), status
-(``active`` | ``ended``), version (integer: creation time in ms, +1 on every write). A message is the JSON object
+(``active`` | ``ended``), version (integer: creation time in ms, +1 on every write), and title
+once a title was generated. A message is the JSON object
 ``{"sender": "user"|"cj", "content", "timestamp", "message_id"}``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
-
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
-from redis.typing import EncodableT, FieldT
+from typing import Any
 
 from app.core.redis_keys import (
-    ARCHIVE_DUE_KEY,
-    ARCHIVE_LEASED_KEY,
+    conversation_due_key,
+    conversation_leased_key,
     messages_key,
     session_key,
 )
+from app.core.redis_scripts import LuaScript, run_pipeline
 from app.exceptions import (
     ConversationAlreadyExists,
-    ConversationBusy,
     ConversationEndedError,
+    ConversationFull,
     ConversationNotFound,
+    NotReplicated,
 )
-from app.services.archival.queue import schedule_archival
-
-logger = logging.getLogger(__name__)
+from app.services.archival.queue import unqueue_refused_write
+from app.services.chat import session_scripts as scripts
+from shared.redis_client import AnyRedis, node_of
 
 STATUS_ACTIVE = "active"
 STATUS_ENDED = "ended"
-MAX_WATCH_RETRIES = 50
-
-T = TypeVar("T")
+# Without a per-conversation cap (CHAT_MAX_MESSAGES_PER_CONVERSATION) nothing stops a list.
+UNLIMITED = 2**31
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def make_message(*, sender: str, content: str, timestamp: str | None = None) -> dict[str, str]:
+def make_message(
+    *, sender: str, content: str, timestamp: str | None = None, message_id: str | None = None
+) -> dict[str, str]:
     return {
         "sender": sender,
         "content": content,
         "timestamp": timestamp or utc_now(),
-        "message_id": str(uuid.uuid4()),
+        "message_id": message_id or str(uuid.uuid4()),
     }
+
+
+@dataclass(frozen=True)
+class Appended:
+    """A message as stored; ``duplicate`` when one with its id already was (nothing written)."""
+
+    message: dict[str, str]
+    duplicate: bool
 
 
 @dataclass(frozen=True)
@@ -112,27 +123,42 @@ def _is_complete(data: dict[str, str]) -> bool:
     return bool(data.get("started_at"))
 
 
+def encode_message(message: dict[str, Any]) -> str:
+    # Compact separators: the append script finds a message id as '"message_id":"<id>"'.
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
 class SessionManager:
     """Reads and writes live conversations; one per app, shared by every WebSocket."""
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: AnyRedis,
         *,
         ttl_seconds: int,
         idle_seconds: int,
         archive_before_ttl_seconds: int = 0,
+        max_messages: int = UNLIMITED,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
     ) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         # Archive when idle, but never later than ARCHIVE_BEFORE_TTL_SECONDS before the sliding TTL
         # would drop the keys, whatever the two settings are.
         self._archive_delay = max(0, min(idle_seconds, ttl_seconds - archive_before_ttl_seconds))
+        self._max_messages = max_messages
+        self._wait_replicas = wait_replicas
+        self._wait_timeout_ms = wait_timeout_ms
+
+    @property
+    def max_messages(self) -> int:
+        return self._max_messages
 
     # Reads ------------------------------------------------------------------------------
 
     async def get_session(self, *, conversation_id: str) -> LiveSession | None:
-        data = _strings(await self._redis.hgetall(session_key(conversation_id)))
+        data: dict[str, str] = await self._redis.hgetall(session_key(conversation_id))
         return LiveSession.from_hash(data) if _is_complete(data) else None
 
     async def live_owner(self, *, conversation_id: str) -> tuple[str | None, bool]:
@@ -141,10 +167,11 @@ class SessionManager:
         Unlike ``get_session`` this also sees a partial copy (a hash without its start time, or
         messages alone), so a delete can remove whatever is left of it.
         """
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(session_key(conversation_id), "user_id")
-            pipe.exists(session_key(conversation_id), messages_key(conversation_id))
-            owner, exists = await pipe.execute()
+        skey, mkey = session_key(conversation_id), messages_key(conversation_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(skey, "user_id")
+        pipe.exists(skey, mkey)
+        owner, exists = await pipe.execute()
         return owner, bool(exists)
 
     async def get_messages(self, *, conversation_id: str) -> list[dict[str, Any]]:
@@ -185,17 +212,12 @@ class SessionManager:
             # after it was archived and dropped from Redis never goes back to a lower version.
             "version": str(int(time.time() * 1000)),
         }
-
-        def write(pipe: Pipeline, current: dict[str, str]) -> LiveSession:
-            if _is_complete(current):
-                raise ConversationAlreadyExists(conversation_id)
-            pipe.delete(session_key(conversation_id), messages_key(conversation_id))
-            pipe.hset(session_key(conversation_id), mapping=_hash(fields))
-            if messages:
-                pipe.rpush(messages_key(conversation_id), *(_encode(m) for m in messages))
-            return LiveSession.from_hash(fields)
-
-        return await self._transact(conversation_id, write)
+        items = [item for pair in fields.items() for item in pair]
+        args = [len(items), *items, *(encode_message(m) for m in messages)]
+        reply = await self._write(scripts.CREATE, conversation_id, now, args)
+        if reply[0] == "exists":
+            raise ConversationAlreadyExists()
+        return _session(reply)
 
     async def link_user(
         self,
@@ -209,24 +231,13 @@ class SessionManager:
 
         Another user's conversation raises ConversationNotFound and is left as it was.
         """
-
-        def write(pipe: Pipeline, current: dict[str, str]) -> LiveSession:
-            session = self._require(conversation_id, current, None, allow_anonymous_owner=True)
-            if session.user_id not in (None, user_id):
-                raise ConversationNotFound(conversation_id)
-            update = {"user_id": user_id, "merchant_id": merchant_id or "", "shop": shop or ""}
-            pipe.hset(session_key(conversation_id), mapping=_hash(update))
-            return LiveSession.from_hash({**current, **update})
-
-        return await self._transact(conversation_id, write)
+        args = [user_id, merchant_id or "", shop or ""]
+        return _session(await self._write(scripts.LINK, conversation_id, utc_now(), args))
 
     async def touch(self, *, conversation_id: str, user_id: str | None) -> LiveSession:
         """Record activity (a resume): slides the TTL like any other write."""
-
-        def write(pipe: Pipeline, current: dict[str, str]) -> LiveSession:
-            return self._require(conversation_id, current, user_id)
-
-        return await self._transact(conversation_id, write)
+        reply = await self._write(scripts.TOUCH, conversation_id, utc_now(), [user_id or ""])
+        return _session(reply)
 
     async def append_message(
         self,
@@ -235,141 +246,107 @@ class SessionManager:
         user_id: str | None,
         sender: str,
         content: str,
-    ) -> dict[str, str]:
-        """Append one message to a live conversation ``user_id`` may write; the stored message."""
-        message = make_message(sender=sender, content=content)
+        message_id: str | None = None,
+        reopen: bool = False,
+    ) -> Appended:
+        """Append one message to a live conversation ``user_id`` may write; the stored message.
 
-        def write(pipe: Pipeline, current: dict[str, str]) -> dict[str, str]:
-            session = self._require(conversation_id, current, user_id)
-            if session.ended:
-                raise ConversationEndedError(conversation_id)
-            pipe.rpush(messages_key(conversation_id), _encode(message))
-            return message
-
-        return await self._transact(conversation_id, write)
+        ``reopen``: an ended conversation takes the message and is active again (its owner
+        continuing it); otherwise ConversationEndedError. A message whose id is already stored
+        is not stored again. Acknowledged only once REDIS_WAIT_REPLICAS replicas have it.
+        """
+        message = make_message(sender=sender, content=content, message_id=message_id)
+        needle = f'"message_id":"{message["message_id"]}"'
+        args = [user_id or "", encode_message(message), needle, int(reopen), self._max_messages]
+        reply = await self._write(
+            scripts.APPEND, conversation_id, message["timestamp"], args, replicate=True
+        )
+        if reply[0] == "ended":
+            raise ConversationEndedError()
+        if reply[0] == "full":
+            raise ConversationFull()
+        _check(reply)
+        return Appended(message=message, duplicate=reply[0] == "dup")
 
     async def end_conversation(self, *, conversation_id: str, user_id: str | None) -> LiveSession:
         """Mark the conversation ended and due for archival now (idempotent)."""
         now = utc_now()
+        reply = await self._write(
+            scripts.END, conversation_id, now, [user_id or "", now], due_now=True
+        )
+        return _session(reply)
 
-        def write(pipe: Pipeline, current: dict[str, str]) -> LiveSession:
-            session = self._require(conversation_id, current, user_id)
-            if session.ended:
-                return session
-            update = {"status": STATUS_ENDED, "ended_at": now}
-            pipe.hset(session_key(conversation_id), mapping=_hash(update))
-            return LiveSession.from_hash({**current, **update})
-
-        return await self._transact(conversation_id, write, due_now=True)
+    async def set_title(self, *, conversation_id: str, title: str) -> None:
+        """Keep a generated title with the session (the archiver copies it to PostgreSQL)."""
+        _check(await self._write(scripts.SET_TITLE, conversation_id, utc_now(), [title]))
 
     async def delete_live_conversation(
         self, *, conversation_id: str, expected_version: int | None = None
     ) -> bool:
-        """Drop a conversation from Redis (both keys and its archive-index entry).
+        """Drop a conversation from Redis (both keys and its archive-queue entries).
 
         With ``expected_version`` it deletes only if nothing was written since that version.
-        True when deleted; ConversationBusy when chat writes keep winning the race.
+        The queue entries go only once the keys are gone: a refused delete leaves them queued.
         """
-        skey = session_key(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_WATCH_RETRIES):
-                try:
-                    await pipe.watch(skey)
-                    version = await pipe.hget(skey, "version")
-                    if expected_version is not None and int(version or 0) != expected_version:
-                        await pipe.reset()
-                        return False
-                    pipe.multi()
-                    pipe.delete(skey, messages_key(conversation_id))
-                    pipe.zrem(ARCHIVE_DUE_KEY, conversation_id)
-                    pipe.zrem(ARCHIVE_LEASED_KEY, conversation_id)
-                    await pipe.execute()
-                    return True
-                except WatchError:
-                    continue
-        raise ConversationBusy(conversation_id)
+        expected = "" if expected_version is None else str(expected_version)
+        keys = [session_key(conversation_id), messages_key(conversation_id)]
+        replies = await run_pipeline(
+            self._redis,
+            lambda pipe: scripts.DELETE.queue(pipe, keys, [expected]),
+            scripts=scripts.SCRIPTS,
+        )
+        if not replies[0]:
+            return False
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(conversation_due_key(conversation_id), conversation_id)
+        pipe.zrem(conversation_leased_key(conversation_id), conversation_id)
+        await pipe.execute()
+        return True
 
     # Internals --------------------------------------------------------------------------
 
-    def _require(
+    async def _write(
         self,
+        script: LuaScript,
         conversation_id: str,
-        current: dict[str, str],
-        user_id: str | None,
-        *,
-        allow_anonymous_owner: bool = False,
-    ) -> LiveSession:
-        if not _is_complete(current):
-            raise ConversationNotFound(conversation_id)
-        session = LiveSession.from_hash(current)
-        if not allow_anonymous_owner and not session.accessible_to(user_id):
-            raise ConversationNotFound(conversation_id)
-        return session
-
-    async def _transact(
-        self,
-        conversation_id: str,
-        write: Callable[[Pipeline, dict[str, str]], T],
+        now: str,
+        args: Sequence[Any],
         *,
         due_now: bool = False,
-    ) -> T:
-        """Run ``write`` in MULTI/EXEC on a WATCHed session hash, retrying on a conflict.
-
-        ``write`` sees the current hash, may raise to refuse (nothing is written), and queues its
-        commands; the bookkeeping every write shares is queued after them.
-        """
+        replicate: bool = False,
+    ) -> list[Any]:
+        """Run a write script and queue the conversation for archival, in one round trip."""
         skey = session_key(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for attempt in range(MAX_WATCH_RETRIES):
-                try:
-                    await pipe.watch(skey)
-                    current = _strings(await pipe.hgetall(skey))
-                    pipe.multi()
-                    result = write(pipe, current)
-                    self._bookkeeping(pipe, conversation_id, due_now=due_now)
-                    replies = await pipe.execute()
-                except WatchError:
-                    await _back_off(attempt)
-                    continue
-                return _with_version(result, replies)
-        logger.warning(
-            "conversation %s: gave up after %d write conflicts", conversation_id, MAX_WATCH_RETRIES
-        )
-        raise ConversationBusy(conversation_id)
+        keys = [skey, messages_key(conversation_id)]
+        due_at = time.time() + (0 if due_now else self._archive_delay)
+        wait = replicate and self._wait_replicas > 0
 
-    def _bookkeeping(self, pipe: Pipeline, conversation_id: str, *, due_now: bool) -> None:
-        now = time.time()
-        skey, mkey = session_key(conversation_id), messages_key(conversation_id)
-        pipe.hset(skey, "last_activity", utc_now())
-        pipe.hincrby(skey, "version", 1)
-        pipe.expire(skey, self._ttl)
-        pipe.expire(mkey, self._ttl)
-        due_at = now if due_now else now + self._archive_delay
-        schedule_archival(pipe, conversation_id=conversation_id, due_at=due_at)
+        def build(pipe: Any) -> None:
+            script.queue(pipe, keys, [now, self._ttl, *args])
+            # LT: a write only brings a deadline forward, so a busy conversation is still
+            # archived about ARCHIVE_IDLE_SECONDS after its first unarchived write.
+            pipe.zadd(conversation_due_key(conversation_id), {conversation_id: due_at}, lt=True)
+            if wait:
+                # On the connection that wrote, so it waits for this write.
+                pipe.execute_command(
+                    "WAIT", self._wait_replicas, self._wait_timeout_ms, **node_of(self._redis, skey)
+                )
+
+        replies = await run_pipeline(self._redis, build, scripts=scripts.SCRIPTS)
+        reply: list[Any] = replies[0]
+        if reply[0] == "missing":
+            await unqueue_refused_write(self._redis, conversation_id=conversation_id, due_at=due_at)
+        if wait and int(replies[-1]) < self._wait_replicas:
+            raise NotReplicated()
+        return reply
 
 
-async def _back_off(attempt: int) -> None:
-    """A short random pause so writers that collided on one conversation spread out."""
-    await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
+def _check(reply: list[Any]) -> None:
+    if reply[0] == "missing":
+        raise ConversationNotFound()
 
 
-def _hash(fields: dict[str, str]) -> dict[FieldT, EncodableT]:
-    return dict(fields.items())
-
-
-def _strings(raw: Mapping[Any, Any]) -> dict[str, str]:
-    """A hash read with decode_responses=True holds str; the client's hints say str | bytes."""
-    return cast(dict[str, str], raw)
-
-
-def _encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-
-
-def _with_version(result: T, replies: Iterable[Any]) -> T:
-    """Put the version HINCRBY returned into a LiveSession result (other results unchanged)."""
-    if not isinstance(result, LiveSession):
-        return result
-    # The bookkeeping queues HSET, HINCRBY, EXPIRE, EXPIRE, ZADD: HINCRBY is fourth from the end.
-    version = int(list(replies)[-4])
-    return cast(T, LiveSession(**{**result.__dict__, "version": version}))
+def _session(reply: list[Any]) -> LiveSession:
+    _check(reply)
+    items = reply[2:]
+    return LiveSession.from_hash(dict(zip(items[::2], items[1::2], strict=True)))

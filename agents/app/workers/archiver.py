@@ -5,7 +5,10 @@
     python -m app.workers.archiver --all      archive every queued live conversation now, due or not
 
 A bounded run exits 0 with a one-line summary, or non-zero with one clear line when PostgreSQL
-(exit 3) or Redis (exit 2) cannot be reached; claims are handed back, so nothing is lost. Live
+(exit 3) or Redis (exit 2) cannot be reached; claims are handed back, so nothing is lost.
+``--all`` also waits (up to a lease period) for conversations another archiver has leased, and
+exits 4 naming how many it could not take. The forever loop never exits on an unreachable
+store: it waits. Live
 conversations that are not queued are already archived at their current version (an archived
 conversation leaves the queue only when nothing changed since); ``--reconcile`` double-checks
 that with a SCAN of the keyspace.
@@ -23,12 +26,9 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from redis.exceptions import RedisError
-
 from app.config import Settings, get_settings
-from app.services.archival.queue import ARCHIVE_DUE_KEY
+from app.services.archival.queue import queue_sizes
 from app.services.conversation_archival import (
-    REDIS_ERRORS,
     ArchiverUnavailable,
     ConversationArchiver,
 )
@@ -40,10 +40,11 @@ from app.services.identity_db import (
 from shared.errors import describe
 from shared.logging_setup import configure_logging
 from shared.postgres import database_location
-from shared.redis_client import create_async_redis
+from shared.redis_client import REDIS_ERRORS, redis_from_settings
 
 EXIT_REDIS = 2
 EXIT_DATABASE = 3
+EXIT_LEASED = 4
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -93,7 +94,7 @@ def _progress(total: int, interactive: bool) -> tuple[Callable[[int, int, float]
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    redis = create_async_redis(settings.redis_url)
+    redis = redis_from_settings(settings)
     # Connections open lazily: making the pool never fails, even while PostgreSQL is down.
     pool = await create_pool(
         settings, application_name="hirecj-archiver", size=args.concurrency + 1
@@ -135,7 +136,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _bounded(archiver: ConversationArchiver, args: argparse.Namespace) -> int:
     interactive = args.all and sys.stdout.isatty() and not args.json
-    total = int(await archiver.redis.zcard(ARCHIVE_DUE_KEY)) if interactive else 0
+    total = (await queue_sizes(archiver.redis))[0] if interactive else 0
     on_batch, bar = _progress(total, interactive)
     try:
         if args.reconcile:
@@ -147,9 +148,12 @@ async def _bounded(archiver: ConversationArchiver, args: argparse.Namespace) -> 
     except ArchiverUnavailable as exc:
         print(f"archiver: {exc}; claimed conversations returned to the queue", file=sys.stderr)
         return EXIT_DATABASE
-    except (RedisError, OSError) as exc:
+    except REDIS_ERRORS as exc:
         print(f"archiver: Redis failed during the run ({describe(exc)})", file=sys.stderr)
         return EXIT_REDIS
+    except DATABASE_ERRORS as exc:
+        print(f"archiver: PostgreSQL failed during the run ({describe(exc)})", file=sys.stderr)
+        return EXIT_DATABASE
     finally:
         if bar is not None:
             bar.stop()
@@ -157,6 +161,13 @@ async def _bounded(archiver: ConversationArchiver, args: argparse.Namespace) -> 
         print(json.dumps({**summary.__dict__, "linked_users": linked}))
     else:
         print(summary.line() + (f", {linked} linked to their users" if linked else ""))
+    if summary.left_leased:
+        print(
+            f"archiver: {summary.left_leased} conversations stayed leased by another archiver "
+            "for a whole lease period and were not archived by this run",
+            file=sys.stderr,
+        )
+        return EXIT_LEASED
     return 0
 
 

@@ -20,7 +20,12 @@ from history_factories import (
 from redis import Redis
 from sqlalchemy import Engine, text
 
-from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import (
+    conversation_due_key,
+    conversation_leased_key,
+    messages_key,
+    session_key,
+)
 
 BASE = f"/api/v1/users/{USER_A}"
 
@@ -91,7 +96,7 @@ def _live(redis_client: Redis, conversation_id: uuid.UUID, owner: str) -> str:
     key = str(conversation_id)
     redis_client.hset(session_key(key), mapping={"conversation_id": key, "user_id": owner})
     redis_client.rpush(messages_key(key), json.dumps(message("live words")))
-    redis_client.zadd(ARCHIVE_DUE_KEY, {key: 1_700_000_000})
+    redis_client.zadd(conversation_due_key(key), {key: 1_700_000_000})
     return key
 
 
@@ -106,7 +111,7 @@ def _tombstoned(engine: Engine, key: object) -> bool:
 
 def _live_exists(redis_client: Redis, key: str) -> bool:
     keys = redis_client.exists(session_key(key), messages_key(key))
-    return bool(keys) or redis_client.zscore(ARCHIVE_DUE_KEY, key) is not None
+    return bool(keys) or redis_client.zscore(conversation_due_key(key), key) is not None
 
 
 async def test_delete_removes_the_row_and_the_live_copy(
@@ -133,11 +138,11 @@ async def test_delete_of_a_live_only_conversation(
     client: httpx.AsyncClient, users: Engine, redis_client: Redis
 ) -> None:
     key = _live(redis_client, uuid.uuid4(), USER_A)
-    redis_client.zadd("archive:leased", {key: 1e12})  # an archiver holds it right now
+    redis_client.zadd(conversation_leased_key(key), {key: 1e12})  # an archiver holds it now
     response = await client.delete(f"{BASE}/conversations/{key}", headers=auth(USER_A))
     assert response.status_code == 204
     assert not _live_exists(redis_client, key)
-    assert redis_client.zscore("archive:leased", key) is None
+    assert redis_client.zscore(conversation_leased_key(key), key) is None
     # Its worker's late write will find the tombstone and write nothing.
     assert _tombstoned(users, key)
 

@@ -20,7 +20,7 @@ from redis import Redis
 from sqlalchemy import Engine
 
 from app.config import get_settings
-from app.core.redis_keys import ARCHIVE_DUE_KEY, messages_key, session_key
+from app.core.redis_keys import conversation_due_key, messages_key, session_key
 
 CONVERSATION = "00000000-0000-4000-8000-000000000001"
 ROUTES = [
@@ -108,7 +108,7 @@ async def test_user_a_reads_nothing_of_user_b_through_their_own_path(
     live = uuid.uuid4()
     redis_client.hset(session_key(str(live)), mapping={"user_id": USER_B, "status": "active"})
     redis_client.rpush(messages_key(str(live)), '{"sender":"user","content":"x"}')
-    redis_client.zadd(ARCHIVE_DUE_KEY, {str(live): 1})
+    redis_client.zadd(conversation_due_key(str(live)), {str(live): 1})
     base = f"/api/v1/users/{USER_A}"
     headers = auth(USER_A)
 
@@ -129,7 +129,7 @@ async def test_user_a_reads_nothing_of_user_b_through_their_own_path(
         assert response.status_code == 404
     assert conversation_exists(users, theirs)
     assert redis_client.exists(session_key(str(live)), messages_key(str(live))) == 2
-    assert redis_client.zscore(ARCHIVE_DUE_KEY, str(live)) == 1
+    assert redis_client.zscore(conversation_due_key(str(live)), str(live)) == 1
     profile = await client.get(f"/api/v1/users/{USER_B}/profile", headers=headers)
     assert profile.status_code == 403
 

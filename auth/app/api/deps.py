@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
 from app.config import Settings, get_settings
 from app.services.shopify_client import ShopifyClient
+from shared.redis_client import AnyRedis
 
 
-def _redis(request: Request) -> aioredis.Redis:
+def _redis(request: Request) -> AnyRedis:
     return request.app.state.redis
 
 
@@ -20,5 +20,5 @@ def _shopify(request: Request) -> ShopifyClient:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
+RedisDep = Annotated[AnyRedis, Depends(_redis)]
 ShopifyDep = Annotated[ShopifyClient, Depends(_shopify)]

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import redis.asyncio as aioredis
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +23,7 @@ from app.services import merchant_storage, oauth_state, oauth_validation
 from app.services.identity_db import get_db
 from app.services.shopify_client import ShopifyClient, ShopProfile
 from shared.crypto import token_cipher
+from shared.redis_client import AnyRedis
 from shared.tokens import issue_token
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def callback_url(settings: Settings) -> str:
 
 
 async def begin_install(
-    *, raw_shop: str, settings: Settings, redis: aioredis.Redis, shopify: ShopifyClient
+    *, raw_shop: str, settings: Settings, redis: AnyRedis, shopify: ShopifyClient
 ) -> InstallRedirect:
     client_id, _ = client_credentials(settings)
     shop = oauth_validation.validate_shop(raw_shop)
@@ -87,7 +87,7 @@ async def complete_callback(
     query: Sequence[tuple[str, str]],
     state_cookie: str | None,
     settings: Settings,
-    redis: aioredis.Redis,
+    redis: AnyRedis,
     shopify: ShopifyClient,
     now: float | None = None,
 ) -> CallbackOutcome:

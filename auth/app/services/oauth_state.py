@@ -12,10 +12,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from app.exceptions import InvalidRequestError, StoreUnavailableError
+from shared.redis_client import REDIS_ERRORS, AnyRedis
 
 STATE_KEY_PREFIX = "oauth:state:"
 STATE_COOKIE = "hirecj_oauth_state"
@@ -36,11 +34,11 @@ def state_key(nonce: str) -> str:
     return STATE_KEY_PREFIX + nonce
 
 
-async def issue_state(*, redis: aioredis.Redis, shop: str, ttl_seconds: int) -> str:
+async def issue_state(*, redis: AnyRedis, shop: str, ttl_seconds: int) -> str:
     nonce = secrets.token_urlsafe(_NONCE_BYTES)
     try:
         await redis.set(state_key(nonce), shop, ex=ttl_seconds, nx=True)
-    except RedisError:
+    except REDIS_ERRORS:
         raise StoreUnavailableError("the session store is unavailable; try again shortly") from None
     return nonce
 
@@ -55,10 +53,10 @@ def check_state_cookie(*, state: str, cookie: str | None) -> None:
         raise InvalidRequestError("state does not match this browser's OAuth session")
 
 
-async def consume_state(*, redis: aioredis.Redis, state: str, shop: str) -> None:
+async def consume_state(*, redis: AnyRedis, state: str, shop: str) -> None:
     try:
         outcome = await redis.eval(_CONSUME, 1, state_key(state), shop)
-    except RedisError:
+    except REDIS_ERRORS:
         raise StoreUnavailableError("the session store is unavailable; try again shortly") from None
     if outcome == 2:
         raise InvalidRequestError("state was issued for another shop")

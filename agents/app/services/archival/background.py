@@ -6,11 +6,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from app.config import Settings
 from app.services.conversation_archival import ConversationArchiver
 from app.services.identity_db import Pool
+from shared.redis_client import AnyRedis
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ class BackgroundArchiver:
 
 
 def start_background_archiver(
-    *, redis: aioredis.Redis, pool: Pool, settings: Settings
+    *, redis: AnyRedis, pool: Pool, settings: Settings
 ) -> BackgroundArchiver:
     """Start the archive loop as a task of the running event loop (the agents lifespan), on the
     app's own Redis client and PostgreSQL pool."""

@@ -47,10 +47,15 @@ class ArchiveSummary:
     messages: int = 0
     batches: int = 0
     seconds: float = 0.0
+    # --all: conversations still leased by another archiver after a whole lease period.
+    left_leased: int = 0
 
     def line(self) -> str:
         rate = self.conversations / self.seconds if self.seconds > 0 else 0.0
-        return (
+        line = (
             f"archived {self.conversations} conversations ({self.messages} messages) "
             f"in {self.batches} batches, {self.seconds:.2f} s ({rate:.0f} conversations/s)"
         )
+        if self.left_leased:
+            line += f"; {self.left_leased} still leased by another archiver, not archived"
+        return line

@@ -1,8 +1,8 @@
 """The archiver's two ends: one pipelined Redis snapshot per batch, one SQL statement per batch.
 
-The snapshot is a MULTI of HGETALL + LRANGE per conversation, so each conversation's ``version``
-and its messages are read at the same instant: the archived version always describes exactly the
-archived messages. The write is one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` with the
+The snapshot is one Lua script (HGETALL + LRANGE) per conversation, all pipelined, so each
+conversation's ``version`` and its messages are read at the same instant: the archived version
+always describes exactly the archived messages. The write is one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` with the
 columns sent as binary arrays (asyncpg), so a batch costs one round trip and one statement.
 
 Messages are stored in Redis as JSON text; they are joined into the JSON array as text and parsed
@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import redis.asyncio as aioredis
 
 from app.core.redis_keys import messages_key, session_key
+from app.core.redis_scripts import LuaScript, run_pipeline
 from shared.postgres import LONG_STATEMENT_TIMEOUT_MS, LONG_STATEMENTS
+from shared.redis_client import AnyRedis
 
 
 @dataclass
@@ -117,17 +118,25 @@ def canonical_id(conversation_id: str) -> str | None:
         return None
 
 
-async def read_batch(redis: aioredis.Redis, *, ids: list[str]) -> ArchiveBatch:
-    """Snapshot the claimed conversations in one MULTI round trip."""
-    pipe = redis.pipeline(transaction=True)
-    for conversation_id in ids:
-        pipe.hgetall(session_key(conversation_id))
-        pipe.lrange(messages_key(conversation_id), 0, -1)
-    replies = await pipe.execute()
+# KEYS: session, messages of one conversation (one slot). Read together, so the version always
+# describes exactly the messages read with it.
+SNAPSHOT = LuaScript(
+    "return {redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1)}"
+)
+
+
+async def read_batch(redis: AnyRedis, *, ids: list[str]) -> ArchiveBatch:
+    """Snapshot the claimed conversations: one script each, all in one pipeline (one round
+    trip per shard on a cluster)."""
+
+    def build(pipe: Any) -> None:
+        for conversation_id in ids:
+            SNAPSHOT.queue(pipe, [session_key(conversation_id), messages_key(conversation_id)], [])
+
+    replies = await run_pipeline(redis, build, scripts=(SNAPSHOT,))
     batch = ArchiveBatch()
-    for index, conversation_id in enumerate(ids):
-        session: dict[str, str] = replies[2 * index]
-        raw: list[str] = replies[2 * index + 1]
+    for conversation_id, (flat, raw) in zip(ids, replies, strict=True):
+        session: dict[str, str] = dict(zip(flat[::2], flat[1::2], strict=True))
         batch.ack_versions[conversation_id] = session.get("version", "")
         canonical = canonical_id(conversation_id)
         if canonical is None:

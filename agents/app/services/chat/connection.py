@@ -13,8 +13,9 @@ claim). A ``user_id`` or ``merchant_id`` sent without such a token is ignored, s
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -22,9 +23,10 @@ from pydantic import BaseModel
 from app.exceptions import (
     ChatError,
     ConversationAlreadyExists,
-    ConversationBusy,
     ConversationEndedError,
+    ConversationFull,
     ConversationNotFound,
+    NotReplicated,
 )
 from app.schemas.chat import (
     CjMessage,
@@ -43,7 +45,7 @@ from app.services.chat.archive_lookup import (
 )
 from app.services.chat.responders import ConversationContext, Responder
 from app.services.identity_db import Pool
-from app.services.session_manager import LiveSession, SessionManager
+from app.services.session_manager import STATUS_ACTIVE, Appended, LiveSession, SessionManager
 from shared.ids import merchant_id_for_shop, parse_conversation_id
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
 
@@ -54,6 +56,10 @@ NOT_STARTED = "send a 'start' frame first"
 ENDED = "this conversation has ended; start a new one"
 DELETED = "this conversation was deleted; start a new one"
 BUSY = "the conversation is busy; please try again"
+FULL = "this conversation has reached its limit of {limit} messages; start a new one"
+NOT_CONFIRMED = "your message could not be confirmed as saved; please send it again"
+# A reply's id follows from the id of the message it answers, so a retried message finds it.
+REPLY_NAMESPACE = uuid.UUID("3f6c9b1e-8a1d-4f4e-9b8c-2a6d5e7f9c01")
 
 
 Identity = Literal["verified", "anonymous", "rejected"]
@@ -89,6 +95,8 @@ class ChatConnection:
         self._pool = pool
         self._secrets = list(token_secrets)
         self._session: LiveSession | None = None
+        # The user a valid token proved on this socket (start or oauth_complete), if any.
+        self._verified_user: str | None = None
         self._messages: list[dict[str, Any]] = []
 
     @property
@@ -106,6 +114,7 @@ class ChatConnection:
         if claims is not None and session.user_id is None:
             session = await self._link(session, claims)
         self._session, self._messages = session, list(messages)
+        self._verified_user = user_id
         frames: list[BaseModel] = [
             ConversationStarted(
                 conversation_id=conversation_id,
@@ -124,14 +133,23 @@ class ChatConnection:
         return frames
 
     async def message(self, frame: MessageFrame) -> list[BaseModel]:
-        session = self._require_started()
-        stored = await self._append(session, "user", frame.text)
-        context = self._context(history=self._messages[:-1])
+        session = self._writable()
+        appended = await self._append(session, "user", frame.text, message_id=frame.message_id)
+        reply_id = _reply_id(frame.message_id)
+        if appended.duplicate and reply_id is not None:
+            # A retry of a message already stored: answer with the reply it already got, if it
+            # was stored; otherwise the first attempt failed before it and a reply is due now.
+            earlier = await self._stored_message(reply_id)
+            if earlier is not None:
+                return [_cj_frame(earlier)]
+        stored = appended.message
+        position = next(i for i, m in enumerate(self._messages) if m is stored)
+        context = self._context(history=self._messages[:position])
         reply = await self._responder.reply(context=context, text=stored["content"])
-        return [await self._cj_says(reply)]
+        return [await self._cj_says(reply, message_id=reply_id)]
 
     async def oauth_complete(self, frame: OAuthCompleteFrame) -> list[BaseModel]:
-        session = self._require_started()
+        session = self._writable()
         claims, _ = self._verify(frame.token)
         if claims is None or not session.accessible_to(claims.user_id):
             # Not proven, or someone else's conversation: nothing changes.
@@ -141,6 +159,7 @@ class ChatConnection:
         if session.ended:
             raise ChatError(ENDED)
         session = await self._link(session, claims)
+        self._verified_user = claims.user_id
         acknowledgement = await self._responder.oauth_acknowledgement(
             context=self._context(), shop=claims.shop, is_new=frame.is_new
         )
@@ -164,8 +183,6 @@ class ChatConnection:
             )
         except ConversationNotFound:
             raise ChatError(NOT_FOUND) from None
-        except ConversationBusy:
-            raise ChatError(BUSY) from None
         self._session = ended
         return [
             ConversationEnded(conversation_id=ended.conversation_id, ended_at=ended.ended_at or "")
@@ -213,8 +230,6 @@ class ChatConnection:
             session = await self._sessions.touch(conversation_id=conversation_id, user_id=user_id)
         except ConversationNotFound:
             raise ChatError(NOT_FOUND) from None
-        except ConversationBusy:
-            raise ChatError(BUSY) from None
         messages = await self._sessions.get_messages(conversation_id=conversation_id)
         return Opened(session, messages, resumed=True)
 
@@ -255,8 +270,6 @@ class ChatConnection:
             )
         except ConversationNotFound:
             raise ChatError(NOT_FOUND) from None
-        except ConversationBusy:
-            raise ChatError(BUSY) from None
         self._session = linked
         return linked
 
@@ -273,35 +286,59 @@ class ChatConnection:
         )
         return await self._cj_says(text)
 
-    async def _cj_says(self, text: str) -> CjMessage:
-        stored = await self._append(self._require_started(), "cj", text)
-        return CjMessage(
-            content=stored["content"],
-            timestamp=stored["timestamp"],
-            message_id=stored["message_id"],
-        )
+    async def _cj_says(self, text: str, *, message_id: str | None = None) -> CjMessage:
+        appended = await self._append(self._writable(), "cj", text, message_id=message_id)
+        return _cj_frame(appended.message)
 
-    async def _append(self, session: LiveSession, sender: str, content: str) -> dict[str, str]:
+    async def _append(
+        self, session: LiveSession, sender: str, content: str, *, message_id: str | None
+    ) -> Appended:
         try:
-            stored = await self._sessions.append_message(
+            appended = await self._sessions.append_message(
                 conversation_id=session.conversation_id,
                 user_id=session.user_id,
                 sender=sender,
                 content=content,
+                message_id=message_id,
+                reopen=self._may_reopen(session),
             )
         except ConversationEndedError:
             raise ChatError(ENDED) from None
+        except ConversationFull:
+            raise ChatError(FULL.format(limit=self._sessions.max_messages)) from None
         except ConversationNotFound:
             raise ChatError(NOT_FOUND) from None
-        except ConversationBusy:
-            raise ChatError(BUSY) from None
-        self._messages.append(stored)
-        return stored
+        except NotReplicated:
+            raise ChatError(NOT_CONFIRMED) from None
+        if session.ended:
+            # The owner continued an ended conversation: it is active again.
+            self._session = replace(session, status=STATUS_ACTIVE, ended_at=None)
+        known = next(
+            (m for m in self._messages if m.get("message_id") == appended.message["message_id"]),
+            None,
+        )
+        if known is None:
+            self._messages.append(appended.message)
+            return appended
+        return Appended(message=known, duplicate=True)
 
-    def _require_started(self) -> LiveSession:
+    async def _stored_message(self, message_id: str) -> dict[str, Any] | None:
+        for message in reversed(self._messages):
+            if message.get("message_id") == message_id:
+                return message
+        assert self.conversation_id is not None
+        stored = await self._sessions.get_messages(conversation_id=self.conversation_id)
+        return next((m for m in reversed(stored) if m.get("message_id") == message_id), None)
+
+    def _may_reopen(self, session: LiveSession) -> bool:
+        """Only the verified owner may continue an ended conversation; an anonymous one that
+        has ended stays ended (as an archived anonymous one stays closed)."""
+        return session.user_id is not None and session.user_id == self._verified_user
+
+    def _writable(self) -> LiveSession:
         if self._session is None:
             raise ChatError(NOT_STARTED)
-        if self._session.ended:
+        if self._session.ended and not self._may_reopen(self._session):
             raise ChatError(ENDED)
         return self._session
 
@@ -324,3 +361,15 @@ def _identity(claims: TokenClaims | None) -> dict[str, Any]:
         "merchant_id": merchant_id_for_shop(claims.shop),
         "shop": claims.shop,
     }
+
+
+def _reply_id(message_id: str | None) -> str | None:
+    return str(uuid.uuid5(REPLY_NAMESPACE, message_id)) if message_id else None
+
+
+def _cj_frame(message: dict[str, Any]) -> CjMessage:
+    return CjMessage(
+        content=message["content"],
+        timestamp=message["timestamp"],
+        message_id=message["message_id"],
+    )

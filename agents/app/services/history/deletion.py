@@ -7,12 +7,11 @@ import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from redis.exceptions import RedisError
-
-from app.exceptions import ConversationBusy, ConversationNotFound, StoreUnavailable
+from app.exceptions import ConversationNotFound, StoreUnavailable
 from app.services.archival.store import CONVERSATION_LOCK_SPACE, LOCK_FOR_DELETING
 from app.services.identity_db import Pool, connect
 from app.services.session_manager import SessionManager
+from shared.redis_client import REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,9 +63,9 @@ async def delete_conversation(
 
 
 async def _redis_call(call: Awaitable[T]) -> T:
-    """Redis unreachable, or a chat writing to the conversation without pause: 503, retry."""
+    """Redis unreachable: 503, retry."""
     try:
         return await call
-    except (RedisError, OSError, ConversationBusy) as exc:
+    except REDIS_ERRORS as exc:
         logger.error("history redis error: %s", type(exc).__name__)
         raise StoreUnavailable() from exc
