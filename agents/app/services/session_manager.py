@@ -248,18 +248,20 @@ class SessionManager:
         content: str,
         message_id: str | None = None,
         reopen: bool = False,
+        replicate: bool = False,
     ) -> Appended:
         """Append one message to a live conversation ``user_id`` may write; the stored message.
 
         ``reopen``: an ended conversation takes the message and is active again (its owner
         continuing it); otherwise ConversationEndedError. A message whose id is already stored
-        is not stored again. Acknowledged only once REDIS_WAIT_REPLICAS replicas have it.
+        is not stored again. ``replicate``: returns only once REDIS_WAIT_REPLICAS replicas have
+        it (else NotReplicated), for what the client takes as acknowledged.
         """
         message = make_message(sender=sender, content=content, message_id=message_id)
         needle = f'"message_id":"{message["message_id"]}"'
         args = [user_id or "", encode_message(message), needle, int(reopen), self._max_messages]
         reply = await self._write(
-            scripts.APPEND, conversation_id, message["timestamp"], args, replicate=True
+            scripts.APPEND, conversation_id, message["timestamp"], args, replicate=replicate
         )
         if reply[0] == "ended":
             raise ConversationEndedError()

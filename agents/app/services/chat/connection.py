@@ -134,7 +134,9 @@ class ChatConnection:
 
     async def message(self, frame: MessageFrame) -> list[BaseModel]:
         session = self._writable()
-        appended = await self._append(session, "user", frame.text, message_id=frame.message_id)
+        appended = await self._append(
+            session, "user", frame.text, message_id=frame.message_id, replicate=True
+        )
         reply_id = _reply_id(frame.message_id)
         if appended.duplicate and reply_id is not None:
             # A retry of a message already stored: answer with the reply it already got, if it
@@ -146,7 +148,7 @@ class ChatConnection:
         position = next(i for i, m in enumerate(self._messages) if m is stored)
         context = self._context(history=self._messages[:position])
         reply = await self._responder.reply(context=context, text=stored["content"])
-        return [await self._cj_says(reply, message_id=reply_id)]
+        return [await self._cj_says(reply, message_id=reply_id, replicate=True)]
 
     async def oauth_complete(self, frame: OAuthCompleteFrame) -> list[BaseModel]:
         session = self._writable()
@@ -286,13 +288,25 @@ class ChatConnection:
         )
         return await self._cj_says(text)
 
-    async def _cj_says(self, text: str, *, message_id: str | None = None) -> CjMessage:
-        appended = await self._append(self._writable(), "cj", text, message_id=message_id)
+    async def _cj_says(
+        self, text: str, *, message_id: str | None = None, replicate: bool = False
+    ) -> CjMessage:
+        appended = await self._append(
+            self._writable(), "cj", text, message_id=message_id, replicate=replicate
+        )
         return _cj_frame(appended.message)
 
     async def _append(
-        self, session: LiveSession, sender: str, content: str, *, message_id: str | None
+        self,
+        session: LiveSession,
+        sender: str,
+        content: str,
+        *,
+        message_id: str | None,
+        replicate: bool = False,
     ) -> Appended:
+        """Store one message; ``replicate``: it acknowledges what the merchant said (their
+        message, or the reply to it), so REDIS_WAIT_REPLICAS must confirm it first."""
         try:
             appended = await self._sessions.append_message(
                 conversation_id=session.conversation_id,
@@ -301,6 +315,7 @@ class ChatConnection:
                 content=content,
                 message_id=message_id,
                 reopen=self._may_reopen(session),
+                replicate=replicate,
             )
         except ConversationEndedError:
             raise ChatError(ENDED) from None
