@@ -31,7 +31,10 @@ def test_a_remote_database_requires_tls_unless_its_url_says_otherwise(url: str, 
     assert (plan.libpq_options().get("sslmode") == "require") is tls
 
 
-def test_one_url_means_no_pooler_and_prepared_statements_are_kept() -> None:
+def test_one_url_means_no_pooler_and_prepared_statements_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IDENTITY_DATABASE_DIRECT_URL", raising=False)
     settings = _settings(identity_database_url="postgresql://u@localhost:5435/d")
     assert settings.identity_database_direct_url == settings.identity_database_url
     assert settings.through_pooler is False

@@ -31,11 +31,11 @@ SEED_CONVERSATION = """
 import asyncio, sys
 from app.config import get_settings
 from app.services.session_manager import SessionManager
-from shared.redis_client import create_async_redis
+from shared.redis_client import redis_from_settings
 
 async def main(conversation_id):
     settings = get_settings()
-    redis = create_async_redis(settings.redis_url)
+    redis = redis_from_settings(settings)
     manager = SessionManager(redis, ttl_seconds=settings.redis_session_ttl,
                              idle_seconds=settings.archive_idle_seconds)
     await manager.create_session(conversation_id=conversation_id, workflow="shopify_onboarding")

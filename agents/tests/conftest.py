@@ -1,14 +1,16 @@
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
+
+from shared.redis_client import AnyRedis, create_async_redis
+from shared.testing.stack import SCALED
 
 pytest_plugins = ["shared.testing.plugin"]
 
 
 @pytest.fixture
-async def aredis(redis_url: str, redis_client: object) -> AsyncIterator[aioredis.Redis]:
-    """An async client on this run's Redis database (emptied first, by ``redis_client``)."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+async def aredis(redis_url: str, redis_client: object) -> AsyncIterator[AnyRedis]:
+    """An async client on this run's Redis (emptied first, by ``redis_client``)."""
+    client = create_async_redis(redis_url, cluster=SCALED)
     yield client
     await client.aclose()

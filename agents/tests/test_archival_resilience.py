@@ -185,6 +185,7 @@ async def test_metrics_report_the_age_of_the_oldest_due_conversation(aredis):  #
     assert 119 <= float(line.split()[1]) < 200
 
 
+@pytest.mark.single_node
 async def test_redis_down_then_back_the_loop_waits_and_resumes(
     aredis, redis_url, database_url, clean_database, caplog
 ):  # type: ignore[no-untyped-def]

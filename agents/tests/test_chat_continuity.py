@@ -176,6 +176,7 @@ def test_a_conversation_takes_no_message_past_its_cap(
     assert (kept[1], kept[3]) == ("one", "two")
 
 
+@pytest.mark.single_node
 def test_with_wait_replicas_a_message_is_acknowledged_only_once_a_replica_has_it(
     configured: pytest.MonkeyPatch, clean_database: Engine
 ) -> None:

@@ -59,6 +59,7 @@ async def _health(app_env: pytest.MonkeyPatch) -> dict[str, object]:
         ({"extra_args": ("--rename-command", "CONFIG", "")}, "unknown"),
     ],
 )
+@pytest.mark.single_node
 async def test_health_and_metrics_show_what_redis_keeps_across_a_restart(
     configured: pytest.MonkeyPatch, clean_database: Engine, server: dict[str, object], mode: str
 ) -> None:
@@ -73,6 +74,7 @@ async def test_health_and_metrics_show_what_redis_keeps_across_a_restart(
     assert f'hirecj_redis_persistence{{mode="{mode}"}} 1.0' in str(body["metrics"])
 
 
+@pytest.mark.single_node
 async def test_production_refuses_a_redis_without_aof_unless_told_it_may(
     configured: pytest.MonkeyPatch, clean_database: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:

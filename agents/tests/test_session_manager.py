@@ -19,6 +19,7 @@ from app.services.session_manager import (
     SessionManager,
 )
 from shared.redis_client import create_async_redis
+from shared.testing.stack import SCALED
 
 TTL = 600
 IDLE = 60
@@ -26,7 +27,7 @@ IDLE = 60
 
 @pytest.fixture
 async def manager(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[SessionManager]:
-    client = create_async_redis(redis_url)
+    client = create_async_redis(redis_url, cluster=SCALED)
     yield SessionManager(client, ttl_seconds=TTL, idle_seconds=IDLE)
     await client.aclose()
 
@@ -83,7 +84,7 @@ async def test_messages_append_in_order_with_rising_versions_and_sliding_ttl(
 async def test_concurrent_appends_from_two_managers_are_all_kept(
     manager: SessionManager, redis_url: str, redis_client: redis.Redis
 ) -> None:
-    other_client = create_async_redis(redis_url)
+    other_client = create_async_redis(redis_url, cluster=SCALED)
     other = SessionManager(other_client, ttl_seconds=TTL, idle_seconds=IDLE)
     conversation_id = new_id()
     await manager.create_session(conversation_id=conversation_id, workflow="w")
@@ -173,7 +174,7 @@ async def test_delete_live_conversation_respects_the_expected_version(
 async def test_archival_is_due_before_the_ttl_even_when_idle_is_longer(
     redis_client: redis.Redis, redis_url: str
 ) -> None:
-    client = create_async_redis(redis_url)
+    client = create_async_redis(redis_url, cluster=SCALED)
     slow_idle = SessionManager(
         client, ttl_seconds=600, idle_seconds=3600, archive_before_ttl_seconds=120
     )

@@ -3,6 +3,12 @@
 At start-up, before any service module is imported, it points the process at private stores:
 a fresh PostgreSQL database built by the real migrations and dropped at the end, and a Redis
 database number claimed for this run alone, so runs never touch development data or each other.
+
+With ``HIRECJ_TEST_STACK=scaled`` the same suites run on what production grows into: a Redis
+Cluster of 3 masters and a PgBouncer in transaction mode in front of the test database, both
+started here as processes (``REDIS_CLUSTER=true``; ``IDENTITY_DATABASE_URL`` through the pooler,
+``IDENTITY_DATABASE_DIRECT_URL`` straight to PostgreSQL). Tests that need one plain Redis node
+or a direct connection by their nature are marked ``single_node`` and skipped there.
 """
 
 from __future__ import annotations
@@ -15,16 +21,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
 import redis
+from redis.cluster import RedisCluster
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from shared.db import sqlalchemy_url
 from shared.migrations import migrate_directory
 from shared.postgres import libpq_url
+from shared.testing.pgbouncer import PgBouncerProcess
+from shared.testing.redis_cluster import RedisClusterProcess
+from shared.testing.stack import SCALED
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = REPO_DIR / "agents" / "app" / "migrations"
@@ -34,6 +46,7 @@ ADMIN_URL = os.environ.get(
 # The project's Redis (scripts/dev_services.sh starts it with AOF, as production should run).
 REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6380").rstrip("/")
 CLAIM_PREFIX = "hirecj:test-claim:"
+
 CLAIM_SECONDS = 4 * 3600
 
 
@@ -42,6 +55,9 @@ class _Stores:
     database_url: str = ""
     redis_db: int = -1
     claim_token: str = ""
+    redis_url: str = ""
+    cluster: RedisClusterProcess | None = None
+    bouncer: PgBouncerProcess | None = None
 
 
 STORES = _Stores()
@@ -91,7 +107,28 @@ def _release_redis_db(number: int, token: str) -> None:
         admin.close()
 
 
-def pytest_configure() -> None:
+def _start_scaled_stack(database_name: str) -> dict[str, str]:
+    admin = urlsplit(ADMIN_URL)
+    STORES.cluster = RedisClusterProcess(masters=3, appendonly=True).start()
+    STORES.bouncer = PgBouncerProcess(
+        server_host=admin.hostname or "127.0.0.1",
+        server_port=admin.port or 5432,
+        user=admin.username or "hirecj",
+        password=admin.password or "",
+    ).start()
+    STORES.redis_url = STORES.cluster.url
+    return {
+        "REDIS_URL": STORES.cluster.url,
+        "REDIS_CLUSTER": "true",
+        "IDENTITY_DATABASE_URL": STORES.bouncer.url_for(database_name),
+        "IDENTITY_DATABASE_DIRECT_URL": STORES.database_url,
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "single_node: needs one plain Redis node or a direct PostgreSQL connection"
+    )
     if STORES.database_name:
         return
     STORES.database_name = f"hirecj_test_{uuid.uuid4().hex[:10]}"
@@ -102,14 +139,19 @@ def pytest_configure() -> None:
             f"test PostgreSQL at {ADMIN_URL.split('@')[-1]} is unreachable ({exc}); "
             "run scripts/dev_services.sh (make test does)"
         ) from None
-    STORES.redis_db, STORES.claim_token = _claim_redis_db()
-    redis_url = f"{REDIS_BASE_URL}/{STORES.redis_db}"
-    redis.Redis.from_url(redis_url).flushdb()
+    if SCALED:
+        stores = _start_scaled_stack(STORES.database_name)
+    else:
+        STORES.redis_db, STORES.claim_token = _claim_redis_db()
+        STORES.redis_url = f"{REDIS_BASE_URL}/{STORES.redis_db}"
+        redis.Redis.from_url(STORES.redis_url).flushdb()
+        stores = {"IDENTITY_DATABASE_URL": STORES.database_url, "REDIS_URL": STORES.redis_url}
+    for name in ("IDENTITY_DATABASE_DIRECT_URL", "REDIS_CLUSTER"):
+        os.environ.pop(name, None)
     os.environ.update(
         {
+            **stores,
             "ENVIRONMENT": "test",
-            "IDENTITY_DATABASE_URL": STORES.database_url,
-            "REDIS_URL": redis_url,
             "IDENTITY_TOKEN_SECRET": "test-" + secrets.token_hex(32),
             "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "ARCHIVER_ENABLED": "false",
@@ -126,7 +168,19 @@ def pytest_configure() -> None:
         cached.cache_clear()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not SCALED:
+        return
+    skip = pytest.mark.skip(reason="needs one plain Redis node or a direct PostgreSQL connection")
+    for item in items:
+        if item.get_closest_marker("single_node"):
+            item.add_marker(skip)
+
+
 def pytest_unconfigure() -> None:
+    for process in (STORES.cluster, STORES.bouncer):
+        if process is not None:
+            process.stop()
     if STORES.redis_db >= 0:
         redis.Redis.from_url(f"{REDIS_BASE_URL}/{STORES.redis_db}").flushdb()
         _release_redis_db(STORES.redis_db, STORES.claim_token)
@@ -141,7 +195,7 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    return f"{REDIS_BASE_URL}/{STORES.redis_db}"
+    return STORES.redis_url
 
 
 @pytest.fixture(scope="session")
@@ -183,10 +237,25 @@ def clean_database(db_engine: Engine) -> Engine:
     return db_engine
 
 
+class WholeClusterClient(RedisCluster):
+    """A cluster client whose ``dbsize``/``keys`` count every primary, as assertions written
+    for one node mean (redis-py's cluster client asks one node unless told otherwise)."""
+
+    def dbsize(self, **kwargs: Any) -> Any:
+        return super().dbsize(target_nodes=RedisCluster.PRIMARIES)
+
+    def keys(self, pattern: Any = "*", **kwargs: Any) -> Any:
+        return super().keys(pattern, target_nodes=RedisCluster.PRIMARIES)
+
+
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    """A synchronous client on this run's Redis database, emptied before the test."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    """A synchronous client on this run's Redis (database or cluster), emptied before the test."""
+    client: redis.Redis = (
+        WholeClusterClient.from_url(redis_url, decode_responses=True)  # type: ignore[assignment]
+        if SCALED
+        else redis.Redis.from_url(redis_url, decode_responses=True)
+    )
     client.flushdb()
     yield client
     client.close()

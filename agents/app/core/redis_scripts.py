@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from shared.redis_client import AnyRedis, primaries
+from shared.redis_client import AnyRedis
 
 
 class LuaScript:
@@ -28,7 +28,8 @@ class LuaScript:
         pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
 
     async def load(self, redis: AnyRedis) -> None:
-        await redis.script_load(self.source, **primaries(redis))
+        # The cluster client sends SCRIPT LOAD to every primary by itself.
+        await redis.script_load(self.source)
 
 
 async def run_pipeline(
