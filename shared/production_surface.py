@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.settings import ServiceSettings
 
@@ -21,7 +22,9 @@ def docs_urls(settings: ServiceSettings) -> dict[str, Any]:
     return {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
 
-def metrics_refusal(*, settings: ServiceSettings, authorization: str | None) -> tuple[int, str] | None:
+def metrics_refusal(
+    *, settings: ServiceSettings, authorization: str | None
+) -> tuple[int, str] | None:
     """Why a scrape is refused, as (status, detail), or None when it may have the metrics."""
     if settings.environment != "production":
         return None
@@ -34,3 +37,9 @@ def metrics_refusal(*, settings: ServiceSettings, authorization: str | None) -> 
     if not hmac.compare_digest(credential.strip().encode(), expected.encode()):
         return 401, "wrong metrics token"
     return None
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL (FRONTEND_URL's origin, as a browser sends it)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -33,7 +33,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _ALWAYS + (((b"strict-transport-security", HSTS),) if scope.get("scheme") == "https" else ())
+        extra = _ALWAYS + (
+            ((b"strict-transport-security", HSTS),) if scope.get("scheme") == "https" else ()
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
