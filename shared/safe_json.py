@@ -19,7 +19,12 @@ UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class UnsafeJsonError(ValueError):
-    """The input is not JSON we accept; the message says why and is safe to send back."""
+    """The input is not JSON we accept. The message completes a sentence about the input
+    ("frame " + message) and is safe to send back; ``not_json`` tells a syntax error apart."""
+
+    def __init__(self, message: str, *, not_json: bool = False) -> None:
+        super().__init__(message)
+        self.not_json = not_json
 
 
 def is_storable_text(text: str) -> bool:
@@ -32,11 +37,18 @@ def loads_checked(raw: str | bytes, *, max_depth: int, check_text: bool = True) 
     try:
         value = json.loads(raw)
     except RecursionError:
-        raise UnsafeJsonError(f"JSON is nested more than {max_depth} levels deep") from None
+        raise UnsafeJsonError(_too_deep(max_depth)) from None
     except (ValueError, UnicodeDecodeError):
-        raise UnsafeJsonError("not valid JSON") from None
+        raise UnsafeJsonError("is not valid JSON", not_json=True) from None
     _walk(value, max_depth=max_depth, check_text=check_text)
     return value
+
+
+_UNSTORABLE = "holds a NUL or an unpaired surrogate, which cannot be stored"
+
+
+def _too_deep(max_depth: int) -> str:
+    return f"is nested more than {max_depth} levels deep"
 
 
 def _walk(value: Any, *, max_depth: int, check_text: bool) -> None:
@@ -45,16 +57,16 @@ def _walk(value: Any, *, max_depth: int, check_text: bool) -> None:
         item, depth = stack.pop()
         if isinstance(item, str):
             if check_text and not is_storable_text(item):
-                raise UnsafeJsonError("text holds a NUL or an unpaired surrogate")
+                raise UnsafeJsonError(_UNSTORABLE)
             continue
         if not isinstance(item, (dict, list)):
             continue
         if depth >= max_depth:
-            raise UnsafeJsonError(f"JSON is nested more than {max_depth} levels deep")
+            raise UnsafeJsonError(_too_deep(max_depth))
         if isinstance(item, dict):
             for key, child in item.items():
                 if check_text and not is_storable_text(key):
-                    raise UnsafeJsonError("text holds a NUL or an unpaired surrogate")
+                    raise UnsafeJsonError(_UNSTORABLE)
                 stack.append((child, depth + 1))
         else:
             stack.extend((child, depth + 1) for child in item)

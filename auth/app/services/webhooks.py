@@ -120,10 +120,9 @@ def parse_delivery(
         # match the header, and Shopify's ids.
         data = loads_checked(body or b"{}", max_depth=MAX_WEBHOOK_DEPTH, check_text=False)
     except UnsafeJsonError as exc:
-        detail = (
-            "webhook body is not JSON" if str(exc) == "not valid JSON" else f"webhook body: {exc}"
-        )
-        raise InvalidRequestError(detail) from None
+        raise InvalidRequestError(
+            "webhook body is not JSON" if exc.not_json else f"webhook body {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise InvalidRequestError("webhook body is not a JSON object")
     payload = validate_payload(topic, data)
