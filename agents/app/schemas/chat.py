@@ -77,7 +77,12 @@ def parse_client_frame(raw: str | bytes | None) -> ClientFrame:
     """The frame ``raw`` encodes, or FrameError naming what is wrong with it."""
     if raw is None:
         raise FrameError("frames must be JSON text")
-    size = len(raw) if isinstance(raw, bytes) or len(raw) > MAX_FRAME_BYTES else len(raw.encode())
+    # surrogatepass: a lone surrogate is refused below with a reason, not by a crash here.
+    size = (
+        len(raw)
+        if isinstance(raw, bytes) or len(raw) > MAX_FRAME_BYTES
+        else len(raw.encode(errors="surrogatepass"))
+    )
     if size > MAX_FRAME_BYTES:
         raise FrameError(f"frame is larger than {MAX_FRAME_BYTES} bytes")
     try:
