@@ -39,7 +39,8 @@ class RateLimiter:
         storage = RedisStorage(
             "async+redis://",
             implementation="redispy",
-            connection_pool=redis.connection_pool,
+            # limits types its pass-through options as scalars; redis-py takes the pool as is.
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
             key_prefix=KEY_PREFIX,
         )
         self._strategy = MovingWindowRateLimiter(storage)
