@@ -38,14 +38,14 @@ async def _run(requests: int, users: int, database_url: str, redis_url: str) -> 
 
     from app.api import deps
     from app.config import get_settings
-    from app.services.identity_db import connect, create_history_pool
+    from app.services.identity_db import close_pool, connect, create_pool
     from app.services.token_revocations import TokenRevocations
     from shared.redis_client import create_async_redis
     from shared.settings import token_secrets
     from shared.tokens import issue_token
 
     settings = get_settings()
-    pool = create_history_pool(settings)
+    pool = await create_pool(settings)
     redis = create_async_redis(redis_url)
     secret = token_secrets(settings)[0]
     ids = [f"usr_{uuid.uuid4().hex[:8]}" for _ in range(users)]
@@ -101,7 +101,7 @@ async def _run(requests: int, users: int, database_url: str, redis_url: str) -> 
     finally:
         await redis.flushdb()
         await redis.aclose()
-        await pool.close()
+        await close_pool(pool)
     for name in ("feed", "postgres", "redis"):
         results[f"{name}_extra_us"] = round(results[name] - results["none"], 1)
     return results
