@@ -10,10 +10,10 @@ Why a per-process copy polled as a feed, and not a read per request: every few s
 fetches the revocations newer than the previous look (an index probe of the partial index on
 ``tokens_valid_after``; usually no rows), and a request only looks its user up in a dict.
 Measured with ``bench/revocation_check.py --users 1000 --requests 50000`` (the token check of a
-history request, sequential, on this shared 2-core machine, two runs): the check alone took
-1.1-1.5 us; with this feed 1.2-2.2 us (+0.1-0.7 us); with a PostgreSQL read per request
-+86-148 us; with a Redis GET per request (a key auth would write beside the update) +170-195 us,
-each a network round trip the request waits for. A per-user cache refreshed every 2 s would pay
+history request, sequential, on this shared 2-core machine, three runs): the check alone took
+1.1-4.2 us; with this feed -0.2 to +0.7 us more (noise); with a PostgreSQL read per request
++86-230 us; with a Redis GET per request (a key auth would write beside the update)
++126-195 us, each a network round trip the request waits for. A per-user cache refreshed every 2 s would pay
 the PostgreSQL read again on most requests once many users are active (the history benchmark
 spreads its requests over 10,000 users). The feed's cost does not grow with traffic or users:
 one small query per process every 2 s.
