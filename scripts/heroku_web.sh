@@ -11,6 +11,10 @@ case "${SERVICE:-}" in
         ;;
 esac
 cd "$SERVICE"
-# Heroku's router terminates TLS and forwards; trust its X-Forwarded-* headers.
-exec uvicorn app.main:app --host 0.0.0.0 --port "$PORT" --proxy-headers --forwarded-allow-ips='*' \
+# Heroku's router terminates TLS and is the only peer a dyno has: trust its X-Forwarded-* headers
+# ("*"). The apps apply that rule themselves (shared/client_address.py): uvicorn's own proxy
+# handling is off because with "*" it takes the leftmost X-Forwarded-For entry, which the client
+# wrote, while Heroku's router appends the address it saw, the rightmost one.
+export FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS:-*}"
+exec uvicorn app.main:app --host 0.0.0.0 --port "$PORT" --no-proxy-headers \
     --no-access-log --timeout-graceful-shutdown 20

@@ -57,7 +57,7 @@ class _EnvFilesSource(PydanticBaseSettingsSource):
 
 
 class ServiceSettings(BaseSettings):
-    """The contract's variables (../shared/CONTRACT.md) and their limits."""
+    """The contract's variables and their limits."""
 
     model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", case_sensitive=False)
     env_files: ClassVar[list[Path]] = []
@@ -110,8 +110,23 @@ class ServiceSettings(BaseSettings):
     archive_idle_seconds: int = Field(default=60, ge=1)
     archiver_enabled: bool = True
 
-    # Abuse limits: none a person typing, signing in or reading history ever meets.
-    chat_max_messages_per_conversation: int = Field(default=2000, ge=1, le=1_000_000)
+    # Abuse limits (per minute, counted in Redis so every process shares them). The defaults are
+    # far above what a person typing, signing in or reading history ever does.
+    chat_messages_per_minute: int = Field(default=30, ge=1)
+    chat_max_messages_per_conversation: int = Field(default=2000, ge=2)
+    new_conversations_per_minute_per_ip: int = Field(default=30, ge=1)
+    oauth_installs_per_minute_per_ip: int = Field(default=20, ge=1)
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's variable and
+    # default): a comma list of addresses or networks, or "*" when every peer is the platform's
+    # router (Heroku: a dyno is reachable only through it). See shared/client_address.py.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
+    # Production surface: /metrics wants this bearer token in production (refused while unset
+    # there); /docs, /redoc and /openapi.json are off in production unless DOCS_ENABLED=true.
+    metrics_token: SecretStr | None = None
+    docs_enabled: bool = False
+    # Development only: more browser origins (besides FRONTEND_URL's) that may open the chat.
+    chat_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("identity_database_url", "identity_database_direct_url")
     @classmethod
@@ -146,13 +161,24 @@ class ServiceSettings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "identity_token_previous_secrets", "token_encryption_previous_keys", mode="before"
+        "identity_token_previous_secrets",
+        "token_encryption_previous_keys",
+        "chat_allowed_origins",
+        mode="before",
     )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("chat_allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an http(s) origin")
+        return [origin.rstrip("/") for origin in value]
 
     @model_validator(mode="after")
     def _direct_defaults_to_the_url(self) -> Self:
@@ -179,7 +205,17 @@ class ServiceSettings(BaseSettings):
                         f"{name} is the development placeholder; set a real secret "
                         f"when ENVIRONMENT={self.environment}"
                     )
+        if self.environment == "production" and self.chat_allowed_origins:
+            raise ValueError(
+                "CHAT_ALLOWED_ORIGINS is for development only; in production only "
+                "FRONTEND_URL's origin may open the chat"
+            )
         return self
+
+    @property
+    def docs_served(self) -> bool:
+        """/docs, /redoc and /openapi.json: always outside production, on request in it."""
+        return self.environment != "production" or self.docs_enabled
 
     @property
     def scopes(self) -> list[str]:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import jwt
 
 from shared.constants import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER
+from shared.safe_json import is_storable_text
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "shop", "iat", "exp", "jti"]
+MAX_CLAIM_CHARS = 255
 
 
 class InvalidTokenError(Exception):
@@ -70,8 +72,15 @@ def verify_token(token: str, *, secrets: Sequence[str], leeway_seconds: int = 0)
             continue
         except jwt.PyJWTError as exc:
             raise InvalidTokenError(_reason(exc)) from None
-        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("shop"), str):
+        subject, shop = claims.get("sub"), claims.get("shop")
+        if not isinstance(subject, str) or not isinstance(shop, str):
             raise InvalidTokenError("token subject or shop is not a string")
+        # A signed token can still carry text no database column can hold (a NUL, an unpaired
+        # surrogate); it is as unusable as a forged one, so it is refused the same way.
+        if not (0 < len(subject) <= MAX_CLAIM_CHARS and len(shop) <= MAX_CLAIM_CHARS) or not (
+            is_storable_text(subject) and is_storable_text(shop)
+        ):
+            raise InvalidTokenError("token subject or shop is malformed")
         return TokenClaims(
             user_id=claims["sub"],
             shop=claims["shop"],

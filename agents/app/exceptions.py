@@ -56,6 +56,12 @@ class InvalidInputError(AgentsError):
         self.parameter = parameter
 
 
+class NotConfigured(AgentsError):
+    """A setting the request needs is unset (503); the message names the variable."""
+
+    status_code = 503
+
+
 class StoreUnavailable(AgentsError):
     """PostgreSQL or Redis did not answer; nothing was changed, and a retry may succeed."""
 

@@ -7,7 +7,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,10 +21,15 @@ from app.services.archival.background import start_background_archiver, stop_bac
 from app.services.chat.responders import create_responder
 from app.services.identity_db import close_pool, create_pool
 from app.services.session_manager import SessionManager
+from app.services.token_revocations import TokenRevocations
 from app.services.usage_stats import refresh_usage_stats_forever
+from shared.client_address import ClientAddressMiddleware
 from shared.http_middleware import RequestObservabilityMiddleware
 from shared.logging_setup import configure_logging
+from shared.production_surface import docs_urls, origin_of
+from shared.rate_limits import RateLimiter
 from shared.redis_client import redis_from_settings
+from shared.security_headers import SecurityHeadersMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis_persistence = await check_redis_persistence(app.state.redis, settings)
     app.state.db = await create_pool(settings)
     watch_db_pool(app.state.db)
+    app.state.revocations = TokenRevocations(
+        pool=app.state.db, token_ttl_seconds=settings.identity_token_ttl_seconds
+    )
+    app.state.rate_limiter = RateLimiter(app.state.redis)
     app.state.chat_sessions = SessionManager(
         app.state.redis,
         ttl_seconds=settings.redis_session_ttl,
@@ -82,11 +90,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.redis.aclose()
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -97,6 +100,7 @@ def create_app() -> FastAPI:
         # Metrics go to Prometheus (shared.http_metrics); FastAPI's OpenTelemetry hooks would
         # only ask the unconfigured global providers on every request (~20 us each time).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        **docs_urls(settings),
     )
     # Routers are matched in order, each costing a few microseconds to rule out: the history
     # API (the busiest, and sharing no paths with the others) goes first.
@@ -109,15 +113,20 @@ def create_app() -> FastAPI:
     # proxy) may call the history API; credentials travel in the Authorization header only.
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=[_origin(settings.frontend_url)],
+        allow_origins=[origin_of(settings.frontend_url)],
         allow_methods=["GET", "DELETE"],
         allow_headers=["Authorization"],
         expose_headers=["Content-Disposition", "X-Request-ID"],
     )
     app.add_middleware(RequestObservabilityMiddleware, service="agents")
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost: everything inside sees the client's address and scheme after the proxy rule.
+    app.add_middleware(ClientAddressMiddleware, forwarded_allow_ips=settings.forwarded_allow_ips)
     if (settings.homepage_dist_dir / "index.html").is_file():
         # Last, so every API route, the WebSocket and /health win over the SPA fallback.
-        app.include_router(homepage_router(settings.homepage_dist_dir))
+        app.include_router(
+            homepage_router(settings.homepage_dist_dir, auth_public_url=settings.auth_public_url)
+        )
     return app
 
 

@@ -16,7 +16,7 @@ async def auth_service_error_handler(request: Request, exc: Exception) -> JSONRe
     assert isinstance(exc, AuthServiceError)
     # Path only: a callback's query carries the code and HMAC, which stay out of logs.
     logger.info("%s %s -> %d: %s", request.method, request.url.path, exc.status_code, exc.detail)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def register_exception_handlers(app: FastAPI) -> None:

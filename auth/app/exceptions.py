@@ -9,6 +9,7 @@ from __future__ import annotations
 
 class AuthServiceError(Exception):
     status_code = 400
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -27,8 +28,25 @@ class InvalidSignatureError(AuthServiceError):
     status_code = 401
 
 
+class NotAuthenticatedError(AuthServiceError):
+    """A bearer token is missing, does not verify, or was revoked (401, with the challenge)."""
+
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
 class PayloadTooLargeError(AuthServiceError):
     status_code = 413
+
+
+class RateLimitedError(AuthServiceError):
+    """Too many requests from one address (429); ``Retry-After`` says when to try again."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 class UpstreamError(AuthServiceError):

@@ -7,17 +7,21 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health, shopify_oauth
+from app.api import health, metrics, shopify_oauth, sign_out
 from app.config import get_settings
 from app.exception_handlers import register_exception_handlers
 from app.services.identity_db import dispose_engine, get_engine
 from app.services.shopify_client import ShopifyClient
+from shared.client_address import ClientAddressMiddleware
 from shared.crypto import token_cipher
-from shared.http_metrics import metrics_response
 from shared.http_middleware import RequestObservabilityMiddleware
 from shared.logging_setup import configure_logging
+from shared.production_surface import docs_urls, origin_of
+from shared.rate_limits import RateLimiter
 from shared.redis_client import redis_from_settings
+from shared.security_headers import SecurityHeadersMiddleware
 
 
 @asynccontextmanager
@@ -28,6 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     token_cipher(settings)
     get_engine()
     app.state.redis = redis_from_settings(settings)
+    app.state.rate_limiter = RateLimiter(app.state.redis)
     timeout = httpx.Timeout(settings.shopify_http_timeout_seconds, connect=5.0)
     app.state.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
     app.state.shopify = ShopifyClient(
@@ -44,17 +49,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    settings = get_settings()
     app = FastAPI(
         title="HireCJ auth",
         description="Shopify OAuth install flow, user identity, bearer tokens and webhooks.",
         version="1.0.0",
         lifespan=lifespan,
+        **docs_urls(settings),
     )
-    app.add_middleware(RequestObservabilityMiddleware, service="auth")
     register_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(shopify_oauth.router)
-    app.add_api_route("/metrics", metrics_response, methods=["GET"], include_in_schema=False)
+    app.include_router(sign_out.router)
+    app.include_router(metrics.router)
+    # The homepage may be served from another origin and calls sign-out from the browser; the
+    # token travels in the Authorization header only, so no cookies are allowed across origins.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[origin_of(settings.frontend_url)],
+        allow_methods=["POST"],
+        allow_headers=["Authorization"],
+        expose_headers=["X-Request-ID"],
+    )
+    app.add_middleware(RequestObservabilityMiddleware, service="auth")
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost: everything inside sees the client's address and scheme after the proxy rule.
+    app.add_middleware(ClientAddressMiddleware, forwarded_allow_ips=settings.forwarded_allow_ips)
     return app
 
 

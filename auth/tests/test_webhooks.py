@@ -127,6 +127,11 @@ async def test_shop_redact_erases_the_shops_conversations_events_and_personal_fi
                 "SELECT id, user_id, event_type, event_data, created_at FROM events"
             )
         )
+    # Shopify sends shop/redact 48 hours after the app was uninstalled; it erases only then.
+    uninstalled = json.dumps({"id": 954889, "myshopify_domain": SHOP}).encode()
+    await browser.post(
+        WEBHOOKS, content=uninstalled, headers=_headers(uninstalled, topic="app/uninstalled")
+    )
     body = json.dumps({"shop_id": 954889, "shop_domain": SHOP}).encode()
 
     response = await browser.post(

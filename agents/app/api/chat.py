@@ -1,8 +1,16 @@
-"""``WS /ws/chat/{conversation_id}``: the chat WebSocket of ../shared/CONTRACT.md.
+"""``WS /ws/chat/{conversation_id}``: the chat WebSocket (frames in ``app.schemas.chat``).
 
 Thin on purpose: it reads frames, turns bad ones into ``error`` frames (the socket stays open and
 nothing is stored), and hands good ones to :class:`ChatConnection`. Each frame's work runs to the
 end even if the client goes away meanwhile, so a reply that was being written is still stored.
+
+A browser page from another origin may not open the chat (a cross-site page would otherwise
+talk to it with the visitor's network position): an ``Origin`` other than FRONTEND_URL's (or,
+in development, one of CHAT_ALLOWED_ORIGINS) gets one ``error`` frame and a close with 1008
+(policy violation) before any frame is read. Accepting first is deliberate: a handshake refused
+with a 403 reaches the page only as close code 1006 with no reason, while this way the page and
+its console show both the reason and 1008. No ``Origin`` at all (curl, tests, server clients) is
+not a browser and is let in.
 """
 
 from __future__ import annotations
@@ -11,10 +19,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.exceptions import ChatError, StoreUnavailable
 from app.schemas.chat import (
     ErrorFrame,
@@ -26,13 +34,16 @@ from app.schemas.chat import (
     StartFrame,
     parse_client_frame,
 )
+from app.services.chat.abuse_limits import ChatLimits, ConnectionLimits
 from app.services.chat.connection import ChatConnection
+from shared.production_surface import origin_of
 from shared.redis_client import REDIS_ERRORS
 from shared.settings import token_secrets
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "CJ is briefly unavailable; please try again in a moment"
+FOREIGN_ORIGIN = "this page's origin may not open the chat"
 
 # Frame handlers that outlive a dropped socket; kept referenced until they finish.
 _in_flight: set[asyncio.Task[list[BaseModel]]] = set()
@@ -50,14 +61,28 @@ router = APIRouter(tags=["chat"])
 @router.websocket("/ws/chat/{conversation_id}")
 async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
     """Live chat with CJ. Frames and their answers are listed in the contract."""
+    settings = get_settings()
     await websocket.accept()
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in _allowed_origins(settings):
+        logger.warning("chat refused for a page from another origin")
+        await _send(websocket, [ErrorFrame(text=FOREIGN_ORIGIN)])
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=FOREIGN_ORIGIN)
+        return
     state = websocket.app.state
+    client_host = websocket.client.host if websocket.client else "unknown"
     connection = ChatConnection(
         path_conversation_id=conversation_id,
         sessions=state.chat_sessions,
         responder=state.responder,
         pool=state.db,
-        token_secrets=token_secrets(get_settings()),
+        token_secrets=token_secrets(settings),
+        revocations=state.revocations,
+        limits=ConnectionLimits(
+            limiter=state.rate_limiter,
+            limits=ChatLimits.from_settings(settings),
+            client_host=client_host,
+        ),
     )
     try:
         if not connection.path_is_valid:
@@ -76,6 +101,10 @@ async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
             await _send(websocket, await _answer(connection, raw))
     except WebSocketDisconnect:
         return
+
+
+def _allowed_origins(settings: Settings) -> set[str]:
+    return {origin_of(settings.frontend_url), *settings.chat_allowed_origins}
 
 
 async def _answer(connection: ChatConnection, raw: str | bytes | None) -> list[BaseModel]:

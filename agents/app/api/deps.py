@@ -1,7 +1,8 @@
 """Dependencies of the agents routers, as ``Annotated`` aliases; bearer authentication.
 
-Who is calling comes from the JWT the auth service issued, verified here (HS256, every claim);
-``OwnHistory`` also proves that the path's user is the token's user.
+Who is calling comes from the JWT the auth service issued, verified here (HS256, every claim)
+and not revoked (``TokenRevocations``); ``OwnHistory`` also proves that the path's user is the
+token's user.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.config import Settings, get_settings
 from app.exceptions import Forbidden, NotAuthenticated
 from app.services.identity_db import Pool
 from app.services.session_manager import SessionManager
+from app.services.token_revocations import TokenRevocations
 from shared.redis_client import AnyRedis
 from shared.settings import token_secrets
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
@@ -33,10 +35,10 @@ bearer_scheme = HTTPBearer(
 
 # Verifying a JWT costs ~100 us of CPU in PyJWT (a quarter of a history request), and a client
 # sends the same token with every request until it expires. A token string that verified once
-# stays valid until its exp (nothing else about it can change: it is signed, and the service
-# keeps no revocation list), so its claims are remembered, keyed by the exact token and the
-# secrets that verified it, and exp is checked again on every use. Only tokens that verified are
-# kept, so garbage cannot fill the cache; it is bounded, least recently used out first.
+# keeps its signature and claims (it is signed), so its claims are remembered, keyed by the exact
+# token and the secrets that verified it; exp and revocation are checked again on every use, and
+# a revoked token is dropped from here. Only tokens that verified are kept, so garbage cannot
+# fill the cache; it is bounded, least recently used out first.
 VERIFIED_TOKENS_MAX = 4096
 _verified_tokens: OrderedDict[str, tuple[tuple[str, ...], TokenClaims]] = OrderedDict()
 
@@ -60,24 +62,32 @@ def _verified_claims(token: str) -> TokenClaims:
     return claims
 
 
-def authenticate(credentials: HTTPAuthorizationCredentials | None) -> TokenClaims:
-    """The verified claims of a bearer credential, or NotAuthenticated (401)."""
+async def authenticate(
+    credentials: HTTPAuthorizationCredentials | None, revocations: TokenRevocations
+) -> TokenClaims:
+    """The verified, unrevoked claims of a bearer credential, or NotAuthenticated (401)."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
+    token = credentials.credentials
     try:
-        return _verified_claims(credentials.credentials)
+        claims = _verified_claims(token)
     except InvalidTokenError as exc:
         # The reason ("token expired", ...) names no part of the token itself.
         raise NotAuthenticated(f"Invalid token: {exc}") from None
+    if await revocations.is_revoked(claims):
+        _verified_tokens.pop(token, None)
+        raise NotAuthenticated("Invalid token: token has been revoked")
+    return claims
 
 
 # async on purpose: verifying an HS256 token is a few microseconds of CPU, far cheaper than the
 # thread-pool hop FastAPI would make for a sync dependency on every request.
 async def get_current_user(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> TokenClaims:
     """The verified claims of the request's bearer token, or a 401."""
-    return authenticate(credentials)
+    return await authenticate(credentials, request.app.state.revocations)
 
 
 CurrentUser = Annotated[TokenClaims, Depends(get_current_user)]
@@ -98,7 +108,7 @@ async def _history_access(
     user_id: Annotated[str, Path(description="The user id, usr_XXXXXXXX")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> HistoryAccess:
-    claims = authenticate(credentials)
+    claims = await authenticate(credentials, request.app.state.revocations)
     if claims.user_id != user_id:
         raise Forbidden()
     return HistoryAccess(user_id=user_id, pool=request.app.state.db)

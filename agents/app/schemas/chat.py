@@ -1,23 +1,27 @@
-"""The chat WebSocket's frames (../shared/CONTRACT.md), as pydantic models.
+"""The chat WebSocket's frames, as pydantic models.
 
 Client frames are validated strictly (a number is not a string, a string is not a boolean) and
 unknown extra keys are ignored, so a newer client keeps working with this server. Parsing never
-raises anything but :class:`FrameError`, whose message is safe to send back in an ``error`` frame.
+raises anything but :class:`FrameError`, whose message is safe to send back in an ``error`` frame:
+a frame nested deeper than ``MAX_FRAME_DEPTH`` or holding a NUL or an unpaired surrogate in any
+string is refused whole (``shared.safe_json``), so nothing unstorable reaches Redis or PostgreSQL.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.constants import DEFAULT_WORKFLOW, MAX_MESSAGE_CHARS
+from shared.safe_json import UnsafeJsonError, loads_checked
 
 # A frame carries at most one message of 8,000 characters (up to 4 UTF-8 bytes each) plus a token.
 MAX_FRAME_BYTES = 64 * 1024
 MAX_WORKFLOW_CHARS = 100
+# Frames are flat objects; a little depth is left for fields a newer client may add.
+MAX_FRAME_DEPTH = 8
 
 
 class FrameError(ValueError):
@@ -77,13 +81,18 @@ def parse_client_frame(raw: str | bytes | None) -> ClientFrame:
     """The frame ``raw`` encodes, or FrameError naming what is wrong with it."""
     if raw is None:
         raise FrameError("frames must be JSON text")
-    size = len(raw) if isinstance(raw, bytes) or len(raw) > MAX_FRAME_BYTES else len(raw.encode())
+    # surrogatepass: a lone surrogate is refused below with a reason, not by a crash here.
+    size = (
+        len(raw)
+        if isinstance(raw, bytes) or len(raw) > MAX_FRAME_BYTES
+        else len(raw.encode(errors="surrogatepass"))
+    )
     if size > MAX_FRAME_BYTES:
         raise FrameError(f"frame is larger than {MAX_FRAME_BYTES} bytes")
     try:
-        data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise FrameError("frame is not valid JSON") from None
+        data: Any = loads_checked(raw, max_depth=MAX_FRAME_DEPTH)
+    except UnsafeJsonError as exc:
+        raise FrameError(f"frame {exc}") from None
     if not isinstance(data, dict):
         raise FrameError("frame must be a JSON object")
     frame_type = data.get("type")

@@ -249,17 +249,27 @@ class SessionManager:
         message_id: str | None = None,
         reopen: bool = False,
         replicate: bool = False,
+        room: int = 1,
     ) -> Appended:
         """Append one message to a live conversation ``user_id`` may write; the stored message.
 
         ``reopen``: an ended conversation takes the message and is active again (its owner
         continuing it); otherwise ConversationEndedError. A message whose id is already stored
         is not stored again. ``replicate``: returns only once REDIS_WAIT_REPLICAS replicas have
-        it (else NotReplicated), for what the client takes as acknowledged.
+        it (else NotReplicated), for what the client takes as acknowledged. ``room``: how many
+        messages must still fit under the cap (2 for a merchant's message: it and the reply), so
+        the count never passes CHAT_MAX_MESSAGES_PER_CONVERSATION (else ConversationFull).
         """
         message = make_message(sender=sender, content=content, message_id=message_id)
         needle = f'"message_id":"{message["message_id"]}"'
-        args = [user_id or "", encode_message(message), needle, int(reopen), self._max_messages]
+        args = [
+            user_id or "",
+            encode_message(message),
+            needle,
+            int(reopen),
+            self._max_messages,
+            room,
+        ]
         reply = await self._write(
             scripts.APPEND, conversation_id, message["timestamp"], args, replicate=replicate
         )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import RedisDep, SettingsDep, ShopifyDep
+from app.api.deps import ClientHost, RateLimiterDep, RedisDep, SettingsDep, ShopifyDep
 from app.exceptions import PayloadTooLargeError, StoreUnavailableError
 from app.schemas import ErrorResponse, WebhookAck
 from app.services import oauth_flow, oauth_state, webhooks
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1/shopify", tags=["shopify"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "A parameter is missing, malformed or forged"},
+    429: {"model": ErrorResponse, "description": "Too many installs from this address"},
     502: {"model": ErrorResponse, "description": "Shopify did not complete the code exchange"},
     503: {"model": ErrorResponse, "description": "Shopify credentials unset or a store is down"},
 }
@@ -31,13 +32,20 @@ _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 async def install(
     settings: SettingsDep,
     redis: RedisDep,
+    limiter: RateLimiterDep,
+    client_host: ClientHost,
     shopify: ShopifyDep,
     shop: Annotated[str, Query(description="the shop, as your-store.myshopify.com")] = "",
 ) -> RedirectResponse:
     """Start the install: redirect to the shop's Shopify authorize page with a fresh state,
     remembered in Redis for 10 minutes and in an HttpOnly cookie bound to this browser."""
     redirect = await oauth_flow.begin_install(
-        raw_shop=shop, settings=settings, redis=redis, shopify=shopify
+        raw_shop=shop,
+        client_host=client_host,
+        settings=settings,
+        redis=redis,
+        limiter=limiter,
+        shopify=shopify,
     )
     response = RedirectResponse(redirect.authorize_url, status_code=302, headers=_NO_STORE)
     response.set_cookie(
@@ -88,36 +96,40 @@ async def callback(
 )
 async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAck:
     """Shopify's webhooks (``app/uninstalled``, ``shop/redact``, ``customers/redact``,
-    ``customers/data_request``), authenticated by the base64 HMAC of the raw body. Unknown
-    topics and repeated deliveries are acknowledged (Shopify retries anything but 2xx)."""
+    ``customers/data_request``), authenticated by the base64 HMAC of the raw body, each body
+    checked against its topic's shape. Unknown topics and repeated deliveries are acknowledged
+    (Shopify retries anything but 2xx); a replay that must change nothing (an uninstall older
+    than the current install, a redact for an installed shop) answers ``status: "ignored"``."""
     _, secret = oauth_flow.client_credentials(settings)
     body = await _read_body(request, limit=webhooks.MAX_WEBHOOK_BYTES)
     headers = request.headers
     webhooks.verify_webhook_hmac(
         body=body, header=headers.get("X-Shopify-Hmac-Sha256"), secret=secret
     )
-    webhook_id = headers.get("X-Shopify-Webhook-Id")
-    topic, shop, payload = webhooks.parse_delivery(
+    delivery = webhooks.parse_delivery(
         body=body,
         topic=headers.get("X-Shopify-Topic"),
         shop_header=headers.get("X-Shopify-Shop-Domain"),
-        webhook_id=webhook_id,
+        webhook_id=headers.get("X-Shopify-Webhook-Id"),
+        triggered_at=headers.get("X-Shopify-Triggered-At"),
     )
-    handled = await run_in_threadpool(
-        _handle, webhook_id=webhook_id, topic=topic, shop=shop, payload=payload
+    outcome = await run_in_threadpool(_handle, delivery=delivery)
+    return WebhookAck(
+        status="ignored" if outcome == "ignored" else "ok",
+        topic=delivery.topic,
+        duplicate=outcome == "duplicate",
     )
-    return WebhookAck(topic=topic, duplicate=not handled)
 
 
-def _handle(*, webhook_id: str | None, topic: str, shop: str, payload: dict[str, Any]) -> bool:
+def _handle(*, delivery: webhooks.Delivery) -> webhooks.Outcome:
     try:
         with get_db() as session:
-            return webhooks.handle_delivery(
-                session=session, webhook_id=webhook_id, topic=topic, shop=shop, payload=payload
-            )
+            return webhooks.handle_delivery(session=session, delivery=delivery)
     except SQLAlchemyError as exc:
         # 503 makes Shopify deliver again later; the transaction left nothing behind.
-        logger.error("webhook %s for %s not handled: %s", topic, shop, type(exc).__name__)
+        logger.error(
+            "webhook %s for %s not handled: %s", delivery.topic, delivery.shop, type(exc).__name__
+        )
         raise StoreUnavailableError("the identity database is unavailable; retry later") from None
 
 

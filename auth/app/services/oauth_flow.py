@@ -18,12 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.exceptions import NotConfiguredError, StoreUnavailableError
+from app.exceptions import NotConfiguredError, RateLimitedError, StoreUnavailableError
 from app.services import merchant_storage, oauth_state, oauth_validation
 from app.services.identity_db import get_db
 from app.services.shopify_client import ShopifyClient, ShopProfile
 from shared.crypto import token_cipher
-from shared.redis_client import AnyRedis
+from shared.rate_limits import RateLimiter
+from shared.redis_client import REDIS_ERRORS, AnyRedis
 from shared.tokens import issue_token
 
 logger = logging.getLogger(__name__)
@@ -62,10 +63,17 @@ def callback_url(settings: Settings) -> str:
 
 
 async def begin_install(
-    *, raw_shop: str, settings: Settings, redis: AnyRedis, shopify: ShopifyClient
+    *,
+    raw_shop: str,
+    client_host: str,
+    settings: Settings,
+    redis: AnyRedis,
+    limiter: RateLimiter,
+    shopify: ShopifyClient,
 ) -> InstallRedirect:
     client_id, _ = client_credentials(settings)
     shop = oauth_validation.validate_shop(raw_shop)
+    await _count_install(limiter=limiter, client_host=client_host, settings=settings)
     state = await oauth_state.issue_state(
         redis=redis, shop=shop, ttl_seconds=settings.oauth_state_ttl_seconds
     )
@@ -80,6 +88,26 @@ async def begin_install(
     return InstallRedirect(
         authorize_url=f"{shopify.admin_url(shop)}/oauth/authorize?{query}", state=state
     )
+
+
+async def _count_install(*, limiter: RateLimiter, client_host: str, settings: Settings) -> None:
+    """OAUTH_INSTALLS_PER_MINUTE_PER_IP: each install stores a state in Redis for 10 minutes,
+    so an address that starts installs in a loop would fill Redis; past the limit, 429 and no
+    state. A person installs once or twice."""
+    try:
+        decision = await limiter.hit(
+            name="oauth-install",
+            subject=client_host,
+            per_minute=settings.oauth_installs_per_minute_per_ip,
+        )
+    except REDIS_ERRORS:
+        raise StoreUnavailableError("the session store is unavailable; try again shortly") from None
+    if not decision.allowed:
+        logger.warning("install refused for %s: over the per-address limit", client_host)
+        raise RateLimitedError(
+            "too many installs from this address; try again in a minute",
+            retry_after_seconds=decision.retry_after_seconds,
+        )
 
 
 async def complete_callback(

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 from app.exceptions import InvalidRequestError
 from shared.constants import SHOP_SUFFIX
@@ -60,8 +60,22 @@ def validate_shop(raw: str) -> str:
 
 
 def _form_message(params: dict[str, str]) -> str:
-    # What shopify-app-js and shopify-api-ruby sign: the sorted params, form-encoded.
+    # The sorted params, form-encoded as Python (and shopify-api-ruby) does: a space is "+".
     return urlencode(sorted(params.items()))
+
+
+def _percent_message(params: dict[str, str]) -> str:
+    # The same with a space as "%20", as a signer that percent-encodes (encodeURIComponent) does.
+    return urlencode(sorted(params.items()), quote_via=quote)
+
+
+def _url_search_params_message(params: dict[str, str]) -> str:
+    # What shopify-app-js signs (its ProcessedQuery is a URLSearchParams): the WHATWG form
+    # encoding, which differs from Python's for "*" (kept) and "~" (escaped).
+    def encode(text: str) -> str:
+        return quote_plus(text, safe="*").replace("~", "%7E")
+
+    return "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(params.items()))
 
 
 def _escaped_message(params: dict[str, str]) -> str:
@@ -78,15 +92,22 @@ def _escaped_message(params: dict[str, str]) -> str:
 def verify_callback_hmac(params: dict[str, str], *, secret: str) -> None:
     """Constant-time check of ``hmac``; 400 when missing or wrong.
 
-    Both canonical forms Shopify's libraries use are accepted: they agree for every value
-    Shopify sends today, and each is keyed with our secret, so accepting both forges nothing.
+    Every canonical form Shopify's libraries use is accepted, with a space in either encoding
+    ("+" or "%20"): they agree for every value Shopify sends today, and each is keyed with our
+    secret, so accepting them all forges nothing.
     """
     received = params.get("hmac", "")
     if not _HEX_DIGEST.fullmatch(received):
         raise InvalidRequestError("hmac is missing or not a hex SHA-256 digest")
     signed = {k: v for k, v in params.items() if k not in ("hmac", "signature")}
     valid = False
-    for message in {_form_message(signed), _escaped_message(signed)}:
+    candidates = {
+        _form_message(signed),
+        _percent_message(signed),
+        _url_search_params_message(signed),
+        _escaped_message(signed),
+    }
+    for message in candidates:
         expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
         # Every candidate is compared, so the time taken does not depend on which matched.
         valid |= hmac.compare_digest(expected.encode(), received.encode())

@@ -5,9 +5,12 @@ reads and writes the live conversation through :class:`SessionManager`, and asks
 for CJ's words. It keeps no state another app instance would need: everything that matters is in
 Redis (and PostgreSQL once archived), so a conversation resumes on any instance.
 
-Identity: the only user this chat trusts is the ``sub`` of a valid bearer token (HS256, every
-claim). A ``user_id`` or ``merchant_id`` sent without such a token is ignored, so the session's
-``merchant_id`` and ``shop`` also come only from a verified token.
+Identity: the only user this chat trusts is the ``sub`` of a valid, unrevoked bearer token
+(HS256, every claim; ``TokenRevocations``). A ``user_id`` or ``merchant_id`` sent without such a
+token is ignored, so the session's ``merchant_id`` and ``shop`` also come only from a verified
+token. A revoked token is treated exactly as a forged one.
+
+Abuse limits (``abuse_limits``) are checked before anything is stored.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from app.schemas.chat import (
     StartFrame,
     StoredMessage,
 )
+from app.services.chat.abuse_limits import ConnectionLimits
 from app.services.chat.archive_lookup import (
     DeletedConversationError,
     find_archived_conversation,
@@ -46,6 +50,7 @@ from app.services.chat.archive_lookup import (
 from app.services.chat.responders import ConversationContext, Responder
 from app.services.identity_db import Pool
 from app.services.session_manager import STATUS_ACTIVE, Appended, LiveSession, SessionManager
+from app.services.token_revocations import TokenRevocations
 from shared.ids import merchant_id_for_shop, parse_conversation_id
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
 
@@ -85,6 +90,8 @@ class ChatConnection:
         responder: Responder,
         pool: Pool,
         token_secrets: Sequence[str],
+        revocations: TokenRevocations,
+        limits: ConnectionLimits,
     ) -> None:
         try:
             self.conversation_id: str | None = parse_conversation_id(path_conversation_id)
@@ -94,6 +101,8 @@ class ChatConnection:
         self._responder = responder
         self._pool = pool
         self._secrets = list(token_secrets)
+        self._revocations = revocations
+        self._limits = limits
         self._session: LiveSession | None = None
         # The user a valid token proved on this socket (start or oauth_complete), if any.
         self._verified_user: str | None = None
@@ -107,7 +116,7 @@ class ChatConnection:
 
     async def start(self, frame: StartFrame) -> list[BaseModel]:
         conversation_id = self._check_start_id(frame.conversation_id)
-        claims, identity = self._verify(frame.token)
+        claims, identity = await self._verify(frame.token)
         user_id = claims.user_id if claims else None
         opened = await self._open(conversation_id, frame.workflow, claims)
         session, messages = opened.session, opened.messages
@@ -134,8 +143,9 @@ class ChatConnection:
 
     async def message(self, frame: MessageFrame) -> list[BaseModel]:
         session = self._writable()
+        await self._limits.count_message()
         appended = await self._append(
-            session, "user", frame.text, message_id=frame.message_id, replicate=True
+            session, "user", frame.text, message_id=frame.message_id, replicate=True, room=2
         )
         reply_id = _reply_id(frame.message_id)
         if appended.duplicate and reply_id is not None:
@@ -152,7 +162,8 @@ class ChatConnection:
 
     async def oauth_complete(self, frame: OAuthCompleteFrame) -> list[BaseModel]:
         session = self._writable()
-        claims, _ = self._verify(frame.token)
+        await self._limits.count_message()
+        claims, _ = await self._verify(frame.token)
         if claims is None or not session.accessible_to(claims.user_id):
             # Not proven, or someone else's conversation: nothing changes.
             return [
@@ -203,14 +214,18 @@ class ChatConnection:
             raise ChatError("conversation_id does not match the address")
         return conversation_id
 
-    def _verify(self, token: str | None) -> tuple[TokenClaims | None, Identity]:
+    async def _verify(self, token: str | None) -> tuple[TokenClaims | None, Identity]:
         if not token:
             return None, "anonymous"
         try:
-            return verify_token(token, secrets=self._secrets), "verified"
+            claims = verify_token(token, secrets=self._secrets)
         except InvalidTokenError as exc:
             logger.info("chat token refused: %s", exc)
             return None, "rejected"
+        if await self._revocations.is_revoked(claims):
+            logger.info("chat token refused: token has been revoked")
+            return None, "rejected"
+        return claims, "verified"
 
     async def _open(
         self, conversation_id: str, workflow: str, claims: TokenClaims | None
@@ -247,6 +262,7 @@ class ChatConnection:
             # anything said under this id would be lost; make the client start a new one.
             raise ChatError(DELETED) from None
         if archived is None:
+            await self._limits.count_new_conversation()
             session = await self._sessions.create_session(
                 conversation_id=conversation_id, workflow=workflow, **_identity(claims)
             )
@@ -304,6 +320,7 @@ class ChatConnection:
         *,
         message_id: str | None,
         replicate: bool = False,
+        room: int = 1,
     ) -> Appended:
         """Store one message; ``replicate``: it acknowledges what the merchant said (their
         message, or the reply to it), so REDIS_WAIT_REPLICAS must confirm it first."""
@@ -316,6 +333,7 @@ class ChatConnection:
                 message_id=message_id,
                 reopen=self._may_reopen(session),
                 replicate=replicate,
+                room=room,
             )
         except ConversationEndedError:
             raise ChatError(ENDED) from None

@@ -81,7 +81,8 @@ return with_hash(bump())
 )
 
 # ARGV[3] user, ARGV[4] the message (JSON), ARGV[5] '"message_id":"<id>"' as it appears in it,
-# ARGV[6] '1' when the owner may reopen an ended conversation, ARGV[7] the most messages kept.
+# ARGV[6] '1' when the owner may reopen an ended conversation, ARGV[7] the most messages kept,
+# ARGV[8] how many must still fit (a merchant's message keeps room for CJ's reply to it).
 APPEND = LuaScript(
     _COMMON
     + """
@@ -95,7 +96,7 @@ if redis.call('HGET', s, 'status') == 'ended' then
   if ARGV[6] ~= '1' then return {'ended'} end
   redis.call('HSET', s, 'status', 'active', 'ended_at', '')
 end
-if redis.call('LLEN', m) >= tonumber(ARGV[7]) then return {'full'} end
+if redis.call('LLEN', m) + tonumber(ARGV[8]) > tonumber(ARGV[7]) then return {'full'} end
 redis.call('RPUSH', m, ARGV[4])
 return {'ok', bump()}
 """
