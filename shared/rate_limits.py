@@ -41,7 +41,7 @@ class RateLimiter:
         storage: RedisStorage | RedisClusterStorage
         if isinstance(redis, RedisCluster):
             # limits keeps a cluster client of its own, found from any node of ours.
-            node = redis.get_default_node()
+            node = next(iter(redis.nodes_manager.startup_nodes.values()))
             scheme = "rediss" if redis.connection_kwargs.get("ssl") else "redis"
             storage = RedisClusterStorage(
                 f"async+{scheme}+cluster://{node.host}:{node.port}",
@@ -56,8 +56,15 @@ class RateLimiter:
                 connection_pool=redis.connection_pool,  # type: ignore[arg-type]
                 key_prefix=KEY_PREFIX,
             )
+        self._storage = storage
+        self._owns_client = isinstance(redis, RedisCluster)
         self._strategy = MovingWindowRateLimiter(storage)
         self._items: dict[int, RateLimitItemPerMinute] = {}
+
+    async def aclose(self) -> None:
+        """Close the cluster client limits made for itself (on one node it borrows our pool)."""
+        if self._owns_client:
+            await self._storage.bridge.storage.aclose()  # type: ignore[attr-defined]
 
     def _item(self, per_minute: int) -> RateLimitItemPerMinute:
         item = self._items.get(per_minute)

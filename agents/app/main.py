@@ -87,6 +87,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await chat.finish_in_flight()
         await app.state.responder.aclose()
         await close_pool(app.state.db)
+        await app.state.rate_limiter.aclose()
         await app.state.redis.aclose()
 
 

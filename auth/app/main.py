@@ -44,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.http.aclose()
+        await app.state.rate_limiter.aclose()
         await app.state.redis.aclose()
         dispose_engine()
 
