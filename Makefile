@@ -17,7 +17,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := homepage/node_modules/.installed
 
 .PHONY: help install services migrate dev test lint format test-python test-shared test-auth \
-        test-agents test-homepage test-e2e build-homepage clean
+        test-agents test-scaled test-homepage test-e2e build-homepage clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -64,7 +64,15 @@ test-auth: install services
 test-agents: install services
 	cd agents && $(PY) -m pytest tests
 
-test-python: test-shared test-auth test-agents ## every Python suite (real PostgreSQL and Redis)
+# The same suites again on what production grows into: a 3-master Redis Cluster and PgBouncer in
+# transaction mode, both started by the test plugin as processes (shared/testing/plugin.py).
+test-scaled: install
+	HIRECJ_NEED_PGBOUNCER=1 bash scripts/dev_services.sh
+	HIRECJ_TEST_STACK=scaled $(PY) -m pytest tests
+	cd auth && HIRECJ_TEST_STACK=scaled $(PY) -m pytest tests
+	cd agents && HIRECJ_TEST_STACK=scaled $(PY) -m pytest tests
+
+test-python: test-shared test-auth test-agents test-scaled ## every Python suite, on one node and scaled
 
 build-homepage: install ## production build of the homepage (homepage/dist)
 	cd homepage && npm run build

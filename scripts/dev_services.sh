@@ -123,5 +123,14 @@ start_redis() {
     log "Redis did not start; see $DATA_ROOT/redis-$port/redis.log"; exit 1
 }
 
+# `make test` also runs the suites on a Redis Cluster and PgBouncer it starts itself: it needs
+# Debian's pgbouncer (redis-server is there already).
+ensure_pgbouncer() {
+    if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+        apt_install pgbouncer
+    fi
+}
+
 start_postgres
 start_redis
+if [ "${HIRECJ_NEED_PGBOUNCER:-0}" = 1 ]; then ensure_pgbouncer; fi
