@@ -3,7 +3,9 @@
     python scripts/run_migration.py                 every pending migration, in order
     python scripts/run_migration.py FILE [URL]      one file (the design guide's interface)
 
-The URL defaults to IDENTITY_DATABASE_URL (env, .env.tunnel, .env.local, agents/.env, default).
+The URL defaults to IDENTITY_DATABASE_DIRECT_URL, else IDENTITY_DATABASE_URL (env, .env.tunnel,
+.env.local, agents/.env, default): migrations hold a session-level advisory lock, which a
+transaction-mode pooler (PgBouncer) would leave held on one of its server connections.
 Exit status 0 on success, 1 with a one-line reason otherwise.
 """
 
@@ -28,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        url = args.database_url or ServiceSettings.load(AGENTS_DIR).identity_database_url
+        settings = ServiceSettings.load(AGENTS_DIR)
+        url = args.database_url or settings.identity_database_direct_url or ""
         migrations = [Migration.from_path(args.file)] if args.file else discover(MIGRATIONS_DIR)
         applied = apply_migrations(url, migrations)
     except (MigrationError, SettingsError) as exc:
