@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from tests.chat_factories import new_id, start_frame
 
 from app.config import Settings
-from app.core.redis_keys import messages_key
+from app.core.redis_keys import messages_key, session_key
 from app.main import create_app
 from app.services.chat.responders import (
     ConversationContext,
@@ -195,3 +195,39 @@ def test_llm_replies_reach_the_websocket_and_are_stored(
         json.loads(m)["content"] for m in redis_client.lrange(messages_key(conversation_id), 0, -1)
     ]
     assert stored[1:] == ["hello", "Hello from the model", "again", FALLBACK_REPLY]
+
+
+async def test_llm_title_is_short_and_a_failure_leaves_none(fake_llm: FakeLLM) -> None:
+    responder = llm(fake_llm.url)
+    assert await responder.title(context=CONTEXT, text="where is my order #1001?") == (
+        "Hello from the model"
+    )
+    assert fake_llm.requests[-1]["body"]["messages"][1]["content"] == "where is my order #1001?"
+    fake_llm.mode = "error"
+    assert await responder.title(context=CONTEXT, text="again") is None
+    await responder.aclose()
+    assert await ScriptedResponder().title(context=CONTEXT, text="anything") is None
+
+
+def test_a_generated_title_is_kept_with_the_live_session_off_the_reply_path(
+    fake_llm: FakeLLM, redis_client: redis.Redis, clean_database: Engine
+) -> None:
+    conversation_id = new_id()
+    with TestClient(create_app()) as client:
+        client.app.state.responder = llm(fake_llm.url)  # type: ignore[attr-defined]
+        with client.websocket_connect(f"/ws/chat/{conversation_id}") as ws:
+            ws.send_json(start_frame(conversation_id))
+            ws.receive_json()
+            ws.receive_json()
+            ws.send_json({"type": "message", "text": "where is my order?"})
+            assert ws.receive_json()["type"] == "cj_message"
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not redis_client.hget(
+                session_key(conversation_id), "title"
+            ):
+                time.sleep(0.05)
+            ws.send_json({"type": "message", "text": "and the refund?"})
+            assert ws.receive_json()["type"] == "cj_message"
+    assert redis_client.hget(session_key(conversation_id), "title") == "Hello from the model"
+    titled = [r for r in fake_llm.requests if "title" in r["body"]["messages"][0]["content"]]
+    assert len(titled) == 1  # the first merchant message only

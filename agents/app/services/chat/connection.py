@@ -15,17 +15,17 @@ Abuse limits (``abuse_limits``) are checked before anything is stored.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from app.exceptions import (
     ChatError,
-    ConversationAlreadyExists,
     ConversationEndedError,
     ConversationFull,
     ConversationNotFound,
@@ -42,43 +42,29 @@ from app.schemas.chat import (
     StoredMessage,
 )
 from app.services.chat.abuse_limits import ConnectionLimits
-from app.services.chat.archive_lookup import (
-    DeletedConversationError,
-    find_archived_conversation,
-    previous_conversation,
-)
+from app.services.chat.archive_lookup import previous_conversation
+from app.services.chat.opening import NOT_FOUND, ConversationOpener, identity_of
 from app.services.chat.responders import ConversationContext, Responder
 from app.services.identity_db import Pool
 from app.services.session_manager import STATUS_ACTIVE, Appended, LiveSession, SessionManager
 from app.services.token_revocations import TokenRevocations
-from shared.ids import merchant_id_for_shop, parse_conversation_id
+from shared.ids import parse_conversation_id
+from shared.redis_client import REDIS_ERRORS
 from shared.tokens import InvalidTokenError, TokenClaims, verify_token
 
 logger = logging.getLogger(__name__)
 
-NOT_FOUND = "conversation not found"
 NOT_STARTED = "send a 'start' frame first"
 ENDED = "this conversation has ended; start a new one"
-DELETED = "this conversation was deleted; start a new one"
-BUSY = "the conversation is busy; please try again"
 FULL = "this conversation has reached its limit of {limit} messages; start a new one"
 NOT_CONFIRMED = "your message could not be confirmed as saved; please send it again"
+# Title requests in flight (kept referenced until they finish).
+_titles: set[asyncio.Task[None]] = set()
 # A reply's id follows from the id of the message it answers, so a retried message finds it.
 REPLY_NAMESPACE = uuid.UUID("3f6c9b1e-8a1d-4f4e-9b8c-2a6d5e7f9c01")
 
 
 Identity = Literal["verified", "anonymous", "rejected"]
-
-
-@dataclass(frozen=True)
-class Opened:
-    """What ``start`` found: the live session and its messages; ``restored_from`` is when the
-    archived copy it was restored from was written (None when Redis still had it, or new)."""
-
-    session: LiveSession
-    messages: list[dict[str, Any]]
-    resumed: bool
-    restored_from: str | None = None
 
 
 class ChatConnection:
@@ -103,6 +89,7 @@ class ChatConnection:
         self._secrets = list(token_secrets)
         self._revocations = revocations
         self._limits = limits
+        self._opener = ConversationOpener(sessions=sessions, pool=pool, limits=limits)
         self._session: LiveSession | None = None
         # The user a valid token proved on this socket (start or oauth_complete), if any.
         self._verified_user: str | None = None
@@ -118,7 +105,7 @@ class ChatConnection:
         conversation_id = self._check_start_id(frame.conversation_id)
         claims, identity = await self._verify(frame.token)
         user_id = claims.user_id if claims else None
-        opened = await self._open(conversation_id, frame.workflow, claims)
+        opened = await self._opener.open(conversation_id, frame.workflow, claims)
         session, messages = opened.session, opened.messages
         if claims is not None and session.user_id is None:
             session = await self._link(session, claims)
@@ -155,6 +142,8 @@ class ChatConnection:
             if earlier is not None:
                 return [_cj_frame(earlier)]
         stored = appended.message
+        if not appended.duplicate and self._first_merchant_message(stored):
+            self._name_later(stored["content"])
         position = next(i for i, m in enumerate(self._messages) if m is stored)
         context = self._context(history=self._messages[:position])
         reply = await self._responder.reply(context=context, text=stored["content"])
@@ -227,64 +216,10 @@ class ChatConnection:
             return None, "rejected"
         return claims, "verified"
 
-    async def _open(
-        self, conversation_id: str, workflow: str, claims: TokenClaims | None
-    ) -> Opened:
-        """The live conversation (resumed, restored from the archive, or new) and its messages."""
-        user_id = claims.user_id if claims else None
-        session = await self._sessions.get_session(conversation_id=conversation_id)
-        if session is None:
-            try:
-                return await self._create(conversation_id, workflow, claims)
-            except ConversationAlreadyExists:
-                # Another instance created it between our read and our write: resume it.
-                session = await self._sessions.get_session(conversation_id=conversation_id)
-                if session is None:
-                    raise ChatError(BUSY) from None
-        if not session.accessible_to(user_id):
-            raise ChatError(NOT_FOUND)
-        try:
-            session = await self._sessions.touch(conversation_id=conversation_id, user_id=user_id)
-        except ConversationNotFound:
-            raise ChatError(NOT_FOUND) from None
-        messages = await self._sessions.get_messages(conversation_id=conversation_id)
-        return Opened(session, messages, resumed=True)
-
-    async def _create(
-        self, conversation_id: str, workflow: str, claims: TokenClaims | None
-    ) -> Opened:
-        try:
-            archived = await find_archived_conversation(
-                pool=self._pool, conversation_id=conversation_id
-            )
-        except DeletedConversationError:
-            # A stale tab of a deleted conversation: the archiver would skip it forever, so
-            # anything said under this id would be lost; make the client start a new one.
-            raise ChatError(DELETED) from None
-        if archived is None:
-            await self._limits.count_new_conversation()
-            session = await self._sessions.create_session(
-                conversation_id=conversation_id, workflow=workflow, **_identity(claims)
-            )
-            return Opened(session, [], resumed=False)
-        # Archived and gone from Redis: only its owner may bring it back, never an anonymous
-        # client (an archived anonymous conversation stays closed) and never another user.
-        if claims is None or archived.user_id != claims.user_id:
-            raise ChatError(NOT_FOUND)
-        session = await self._sessions.create_session(
-            conversation_id=conversation_id,
-            workflow=archived.workflow or workflow,
-            started_at=archived.started_at,
-            ended_at=archived.ended_at,
-            messages=archived.messages,
-            **_identity(claims),
-        )
-        return Opened(session, archived.messages, resumed=True, restored_from=archived.archived_at)
-
     async def _link(self, session: LiveSession, claims: TokenClaims) -> LiveSession:
         try:
             linked = await self._sessions.link_user(
-                conversation_id=session.conversation_id, **_identity(claims)
+                conversation_id=session.conversation_id, **identity_of(claims)
             )
         except ConversationNotFound:
             raise ChatError(NOT_FOUND) from None
@@ -363,6 +298,24 @@ class ChatConnection:
         stored = await self._sessions.get_messages(conversation_id=self.conversation_id)
         return next((m for m in reversed(stored) if m.get("message_id") == message_id), None)
 
+    def _first_merchant_message(self, message: dict[str, Any]) -> bool:
+        return next((m for m in self._messages if m.get("sender") == "user"), None) is message
+
+    def _name_later(self, text: str) -> None:
+        """Ask the responder for a title in the background: never on the reply's path."""
+        task = asyncio.create_task(self._name(text), name="conversation-title")
+        _titles.add(task)
+        task.add_done_callback(_titles.discard)
+
+    async def _name(self, text: str) -> None:
+        title = await self._responder.title(context=self._context(), text=text)
+        if title is None or self.conversation_id is None:
+            return
+        try:
+            await self._sessions.set_title(conversation_id=self.conversation_id, title=title)
+        except (ConversationNotFound, *REDIS_ERRORS) as exc:
+            logger.info("conversation title not kept (%s)", type(exc).__name__)
+
     def _may_reopen(self, session: LiveSession) -> bool:
         """Only the verified owner may continue an ended conversation; an anonymous one that
         has ended stays ended (as an archived anonymous one stays closed)."""
@@ -384,16 +337,6 @@ class ChatConnection:
             shop=session.shop if session else None,
             history=tuple(self._messages if history is None else history),
         )
-
-
-def _identity(claims: TokenClaims | None) -> dict[str, Any]:
-    if claims is None:
-        return {"user_id": None, "merchant_id": None, "shop": None}
-    return {
-        "user_id": claims.user_id,
-        "merchant_id": merchant_id_for_shop(claims.shop),
-        "shop": claims.shop,
-    }
 
 
 def _reply_id(message_id: str | None) -> str | None:

@@ -39,6 +39,11 @@ class Responder(Protocol):
         self, *, context: ConversationContext, shop: str, is_new: bool
     ) -> str: ...
 
+    async def title(self, *, context: ConversationContext, text: str) -> str | None:
+        """A short title for a conversation that begins with ``text``, or None (the merchant's
+        first message, condensed, is the title then). Called off the reply's path."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -15,6 +15,7 @@ import httpx
 
 from app.services.chat.responders.base import ConversationContext, shop_name
 from app.services.chat.responders.scripted import ScriptedResponder
+from app.services.chat.titles import TITLE_MAX_CHARS, condense
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,13 @@ SYSTEM_PROMPT = (
     "If no store is connected yet, suggest connecting it with the Connect Shopify button. "
     "Answer in a few sentences."
 )
+
+
+TITLE_PROMPT = (
+    "Write a title of at most six words for a support chat that begins with the message below. "
+    "Answer with the title only, no quotes."
+)
+TITLE_SOURCE_CHARS = 1000
 
 
 class LLMResponder:
@@ -80,6 +88,24 @@ class LLMResponder:
             logger.warning("LLM provider failed (%s); sent the fallback reply", type(exc).__name__)
             return FALLBACK_REPLY
         return content[:MAX_REPLY_CHARS]
+
+    async def title(self, *, context: ConversationContext, text: str) -> str | None:
+        payload = {
+            "model": self._model,
+            "messages": [
+                {"role": "system", "content": TITLE_PROMPT},
+                {"role": "user", "content": text[:TITLE_SOURCE_CHARS]},
+            ],
+        }
+        try:
+            response = await self._client.post(self._url, json=payload)
+            response.raise_for_status()
+            content = _reply_content(response.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            # The first message stays the title; nothing for the merchant to see.
+            logger.info("LLM title not made (%s)", type(exc).__name__)
+            return None
+        return condense(content.strip().strip('"“”'), TITLE_MAX_CHARS)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -118,5 +118,8 @@ class ScriptedResponder:
             )
         return f"Welcome back, {name} is connected again. Where would you like to pick up?"
 
+    async def title(self, *, context: ConversationContext, text: str) -> str | None:
+        return None
+
     async def aclose(self) -> None:
         return None
