@@ -1,13 +1,21 @@
-"""Chat WebSocket benchmark: N concurrent sessions against a real agents process.
+"""Chat WebSocket benchmark: N concurrent sessions against a real agents process, beside a bare
+endpoint measured in the same run.
 
 Starts ``uvicorn app.main:app`` on a free port against a private PostgreSQL database (created and
 migrated here, dropped at the end) and a claimed Redis database number (flushed at the end), the
 same way the test plugin isolates test runs. Then N clients (the ``websockets`` library) each
 start a conversation with a valid token and send M messages, waiting for CJ's reply to each one
 (plus an optional think time, as a person would). The round trip of each message (send → reply)
-is measured. The last line printed is the contract's JSON.
+is measured.
+
+The ceiling, measured with the same clients under the same uvicorn: a bare FastAPI WebSocket
+endpoint that answers the same frames and stores each message pair (the merchant's message and
+the reply) with one Redis pipeline (RPUSH + EXPIRE), and nothing else: no identity, no
+ownership, no version, no archive queue, no limits. ``ratio`` is agents' rate over the bare one.
+The last line printed is the contract's JSON.
 
     .venv/bin/python bench/chat.py --sessions 200 --messages 10
+    .venv/bin/python bench/chat.py --sessions 50 --messages 40 --think-ms 0
 """
 
 from __future__ import annotations
@@ -19,12 +27,13 @@ import json
 import os
 import random
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -51,18 +60,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_open(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"agents process exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("agents process did not become healthy in time")
+            raise SystemExit(f"server process exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit("server process did not open its port in time")
 
 
 async def run_session(
@@ -91,12 +98,15 @@ async def run_session(
                 if think_ms:
                     await asyncio.sleep(random.uniform(0.5, 1.5) * think_ms / 1000)
                 sent = time.perf_counter()
-                await ws.send(
-                    json.dumps({"type": "message", "text": f"question {turn} from {index}"})
-                )
-                frame = json.loads(await ws.recv())
+                frame = {
+                    "type": "message",
+                    "text": f"question {turn} from {index}",
+                    "message_id": str(uuid.uuid4()),  # as the homepage sends it, for retries
+                }
+                await ws.send(json.dumps(frame))
+                answer = json.loads(await ws.recv())
                 latencies.append((time.perf_counter() - sent) * 1000)
-                if frame.get("type") != "cj_message":
+                if answer.get("type") != "cj_message":
                     errors += 1
     except Exception as exc:  # a refused connection, a closed socket, a bad frame: count it
         print(f"session {index}: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -134,6 +144,77 @@ async def drive(*, port: int, secret: str, sessions: int, messages: int, think_m
     }
 
 
+BARE_APP = """
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+app = FastAPI()
+store = aioredis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+
+
+def said(sender, content):
+    stamp = datetime.now(UTC).isoformat()
+    return {"sender": sender, "content": content, "timestamp": stamp,
+            "message_id": str(uuid.uuid4())}
+
+
+async def keep(key, *messages):
+    pipe = store.pipeline(transaction=False)
+    pipe.rpush(key, *(json.dumps(m) for m in messages))
+    pipe.expire(key, 86400)
+    await pipe.execute()
+
+
+@app.websocket("/ws/chat/{conversation_id}")
+async def chat(websocket: WebSocket, conversation_id: str):
+    await websocket.accept()
+    key = "bare:{" + conversation_id + "}:messages"
+    try:
+        while True:
+            frame = json.loads(await websocket.receive_text())
+            if frame["type"] == "start":
+                greeting = said("cj", "Hi! I'm CJ.")
+                await keep(key, greeting)
+                await websocket.send_text(json.dumps({
+                    "type": "conversation_started", "conversation_id": conversation_id,
+                    "user_id": None, "workflow": "shopify_onboarding", "resumed": False,
+                    "messages": [], "restored": False, "archived_at": None}))
+                await websocket.send_text(json.dumps({"type": "cj_message", **greeting}))
+            elif frame["type"] == "message":
+                reply = said("cj", "Got it. Tell me more about your store.")
+                await keep(key, said("user", frame["text"]), reply)
+                await websocket.send_text(json.dumps({"type": "cj_message", **reply}))
+    except WebSocketDisconnect:
+        return
+"""
+
+
+def serve(app: str, *, cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``app`` under the same uvicorn for both, on a free port, once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=cwd,
+        env=env,
+    )  # fmt: skip
+    wait_open(port, server)
+    return server, port
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
@@ -150,7 +231,6 @@ def main() -> None:
     database_url = create_database(database)
     redis_db, claim = _claim_redis_db()
     secret = "bench-" + secrets.token_hex(32)
-    port = free_port()
     env = {
         **os.environ,
         "ENVIRONMENT": "test",
@@ -160,43 +240,52 @@ def main() -> None:
         "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "ARCHIVER_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
+        # The limits still run (their cost is part of the figure); they must not refuse the load.
+        "CHAT_MESSAGES_PER_MINUTE": "1000000",
+        "NEW_CONVERSATIONS_PER_MINUTE_PER_IP": "1000000",
     }
     env.pop("LLM_API_KEY", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=AGENTS_DIR,
-        env=env,
-    )  # fmt: skip
+    load = {
+        "secret": secret,
+        "sessions": args.sessions,
+        "messages": args.messages,
+        "think_ms": args.think_ms,
+    }
+    bare_dir = Path(tempfile.mkdtemp(prefix="hirecj-bare-chat-"))
+    (bare_dir / "bare_chat.py").write_text(BARE_APP)
     try:
-        wait_healthy(port, server)
-        result = asyncio.run(
-            drive(
-                port=port,
-                secret=secret,
-                sessions=args.sessions,
-                messages=args.messages,
-                think_ms=args.think_ms,
-            )
-        )
-    finally:
-        server.terminate()
+        bare, bare_port = serve("bare_chat:app", cwd=bare_dir, env=env)
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            bare_result = asyncio.run(drive(port=bare_port, **load))
+        finally:
+            stop(bare)
+        server, port = serve("app.main:app", cwd=AGENTS_DIR, env=env)
+        try:
+            result = asyncio.run(drive(port=port, **load))
+        finally:
+            stop(server)
+    finally:
         redis.Redis.from_url(f"{REDIS_BASE_URL}/{redis_db}").flushdb()
         _release_redis_db(redis_db, claim)
         drop_database(database)
+        shutil.rmtree(bare_dir, ignore_errors=True)
 
-    print(
-        f"{result['sessions']} sessions x {result['messages']} messages "
-        f"({result['round_trips']} round trips) in {result['elapsed_s']} s "
-        f"(think time {args.think_ms:g} ms): {result['messages_per_s']} messages/s, "
-        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, errors {result['errors']}"
-    )
+    for name, figures in (("bare", bare_result), ("agents", result)):
+        print(
+            f"{name:6s} {figures['sessions']} sessions x {figures['messages']} messages "
+            f"({figures['round_trips']} round trips) in {figures['elapsed_s']} s "
+            f"(think time {args.think_ms:g} ms): {figures['messages_per_s']} messages/s, "
+            f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, errors {figures['errors']}"
+        )
     keys = ("sessions", "messages", "messages_per_s", "p50_ms", "p99_ms", "errors")
-    print(json.dumps({key: result[key] for key in keys}))
+    summary = {key: result[key] for key in keys}
+    summary["bare_messages_per_s"] = bare_result["messages_per_s"]
+    summary["ratio"] = (
+        round(result["messages_per_s"] / bare_result["messages_per_s"], 3)
+        if bare_result["messages_per_s"]
+        else 0.0
+    )
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
