@@ -136,6 +136,26 @@ describe('HistoryPage', () => {
     expect(screen.getByTestId('conversation-row')).toHaveAttribute('data-conversation-id', conversation(2).id)
   })
 
+  it('after a delete the profile counts are fetched again', async () => {
+    let total = 2
+    fakeFetch((url, init) => {
+      if (init.method === 'DELETE') {
+        total = 1
+        return new Response(null, { status: 204 })
+      }
+      if (url.pathname.endsWith('/profile')) {
+        return json({ ...profile, stats: { ...profile.stats, total_conversations: total } })
+      }
+      return json({ conversations: [conversation(1), conversation(2)], total: 2, limit: 20, offset: 0, next_cursor: null })
+    })
+    renderAt(`/history/${USER}`)
+    expect(await screen.findByTestId('profile-stats')).toHaveTextContent('2 conversations')
+    fireEvent.click(screen.getAllByTestId('delete-conversation')[0])
+    fireEvent.click(screen.getByTestId('confirm-ok'))
+    await waitFor(() => expect(screen.getByTestId('profile-stats')).toHaveTextContent('1 conversation ·'))
+    expect(screen.getByTestId('history-count')).toHaveTextContent('Showing 1 of 1')
+  })
+
   it('exports through a Blob URL with the token in a header', async () => {
     const calls = fakeFetch((url) => {
       if (url.pathname.endsWith('/export')) return new Response('{"id":"a"}\n', { status: 200 })
