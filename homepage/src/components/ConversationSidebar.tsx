@@ -54,7 +54,10 @@ export function ConversationSidebar({
             closeDrawer?.()
           }}
         >
-          <span aria-hidden="true">＋</span> New chat
+          <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+            <path d="M8 3v10M3 8h10" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+          </svg>
+          New chat
         </button>
         {drawer && (
           <button
@@ -64,7 +67,9 @@ export function ConversationSidebar({
             aria-label="Close the conversation list"
             onClick={onClose}
           >
-            ✕
+            <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+              <path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+            </svg>
           </button>
         )}
       </div>
