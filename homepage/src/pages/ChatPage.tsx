@@ -48,6 +48,11 @@ export function ChatPage({ oauthReturn, onOAuthHandled, socketFactory, navigate 
   const wide = useMediaQuery(WIDE_LAYOUT)
   useDocumentTitle('Chat')
 
+  // A window widened past the drawer's breakpoint shows the sidebar itself; start closed again.
+  useEffect(() => {
+    if (wide) setDrawerOpen(false)
+  }, [wide])
+
   // Opening /chat/:id (from the sidebar, the history or a transcript) continues that chat here.
   useEffect(() => {
     if (isConversationId(routeId) && routeId.toLowerCase() !== conversationId && setCurrentConversationId(routeId)) {
