@@ -41,7 +41,7 @@ function NotConfigured() {
         <strong>Connecting a Shopify store is not set up here yet.</strong>
       </p>
       <p>
-        This HireCJ has no Shopify app credentials. Whoever runs it sets{' '}
+        This HireCJ is missing its Shopify app's credentials. Whoever runs it sets both{' '}
         <code>SHOPIFY_CLIENT_ID</code> and <code>SHOPIFY_CLIENT_SECRET</code> (or, on a
         development machine, runs <code>make dev</code> without them to get the demo store).
       </p>
