@@ -8,7 +8,7 @@ title → search finds one by a word from its middle → the older, ended one is
 continued → its transcript and the archive hold the new messages in order → a new browser
 context for the same shop is welcomed back and sees the same sidebar. Then, at the desktop
 width: Redis loses a conversation that was archived before its last messages, and the page
-says which messages could not be recovered.
+says which messages could not be recovered; and Sign out revokes the token at auth.
 
 Every step is saved as ``screenshots/journey-WIDTH-NN-step.png``.
 """
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import psycopg2
 import pytest
 import redis
@@ -245,6 +247,7 @@ def test_a_merchants_first_minutes_and_return(
     walk_coming_back(new_visit(viewport), stack, walk)
     if viewport == DESKTOP:
         walk_redis_loses_the_last_messages(page, stack, walk)
+        walk_sign_out(page, stack, walk)
 
 
 def walk_redis_loses_the_last_messages(page: Page, stack: Stack, walk: Walk) -> None:
@@ -274,3 +277,30 @@ def walk_redis_loses_the_last_messages(page: Page, stack: Stack, walk: Walk) -> 
     expect(lost).to_have_text([AFTER_ARCHIVE, lost_reply[1]])
     expect(page.get_by_test_id("not-saved")).to_have_count(2)
     walk.capture(page, "restored-notice")
+
+
+def walk_sign_out(page: Page, stack: Stack, walk: Walk) -> None:
+    """The menu's Sign out asks auth to revoke the token, then forgets it: the old token no longer
+    opens the history."""
+    token = str(page.evaluate("localStorage.getItem('hirecj_token')"))
+    user_id = str(page.evaluate("localStorage.getItem('hirecj_user_id')"))
+    history = f"{stack.agents_url}/api/v1/users/{user_id}/conversations"
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(history, headers=bearer).status_code == 200
+    open_menu(page)
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/api/v1/sign-out") as answer:
+        page.get_by_test_id("sign-out").click()
+    assert answer.value.status == 204
+    assert answer.value.request.headers["authorization"] == f"Bearer {token}"
+    expect(page.locator("header.chat__header").get_by_test_id("connect-shopify")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('hirecj_token')") is None
+    assert page.evaluate("localStorage.getItem('hirecj_user_id')") is None
+    expect(page.get_by_test_id("sidebar-signed-out")).to_be_visible()
+    walk.capture(page, "signed-out")
+    # Agents learns of a revocation within a few seconds; until then it may still answer.
+    deadline = time.monotonic() + 15
+    status = 200
+    while time.monotonic() < deadline and status != 401:
+        status = httpx.get(history, headers=bearer).status_code
+        time.sleep(0.25)
+    assert status == 401
