@@ -16,7 +16,7 @@ export HIRECJ_TEST_REDIS_URL ?= redis://127.0.0.1:6380
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := homepage/node_modules/.installed
 
-.PHONY: help install services migrate dev test lint format test-python test-shared test-auth \
+.PHONY: help install services migrate dev stop test lint format test-python test-shared test-auth \
         test-agents test-scaled test-homepage test-e2e build-homepage clean
 
 help: ## list the targets
@@ -40,8 +40,15 @@ services: ## start native PostgreSQL (5435) and Redis if they are not running
 migrate: install services ## apply pending identity-database migrations
 	cd agents && $(PY) scripts/run_migration.py
 
-dev: install services migrate ## run auth (8103), agents (8000) and the homepage (3456)
+# What dev starts is recorded under .data/dev/ (dev_services.sh --record, scripts/dev_stack.py),
+# so that `make stop` stops exactly that. With no Shopify credentials, the demo store runs too.
+dev: install ## run auth (8103), agents (8000), the homepage (3456) and, without credentials, the demo store (8104)
+	bash scripts/dev_services.sh --record
+	cd agents && $(PY) scripts/run_migration.py
 	$(VENV)/bin/honcho -f Procfile.dev start
+
+stop: ## stop everything make dev started (services, demo store, its PostgreSQL and Redis)
+	$(PY) scripts/dev_stack.py stop
 
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ export default defineConfig(({ mode }) => {
     '/api/v1/users': { target: agentsUrl, changeOrigin: true },
     '/ws': { target: agentsUrl, ws: true, changeOrigin: true },
     '/api/v1/shopify': { target: authUrl, changeOrigin: true },
+    '/api/v1/sign-out': { target: authUrl, changeOrigin: true },
   }
   return {
     plugins: [react()],

@@ -2,7 +2,12 @@
 # Start what the services and tests need, once: a native PostgreSQL on $PG_PORT (default 5435)
 # with role hirecj and database hirecj_identity, and Redis where REDIS_URL points.
 # Idempotent: when both already answer it changes nothing. Used by `make dev` and `make test`.
+# With --record (make dev), what it starts is recorded under .data/dev/ so `make stop` can stop
+# exactly that, by pid.
 set -euo pipefail
+
+RECORD=0
+[ "${1:-}" = "--record" ] && RECORD=1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_PORT="${PG_PORT:-5435}"
@@ -14,6 +19,14 @@ REDIS_URL="${REDIS_URL:-redis://localhost:6380/0}"
 DATA_ROOT="${HIRECJ_DATA_DIR:-$ROOT/.data}"
 
 log() { printf 'dev_services: %s\n' "$*"; }
+
+# record NAME PIDFILE: remember the pid written in PIDFILE (first line) for `make stop`.
+record() {
+    [ "$RECORD" = 1 ] || return 0
+    local pid
+    pid="$(head -n 1 "$2")"
+    "$ROOT/.venv/bin/python" "$ROOT/scripts/dev_stack.py" record "$1" "$pid"
+}
 
 apt_install() {
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -85,6 +98,7 @@ CONF
         fi
         log "starting PostgreSQL on $PG_PORT ($pgdata)"
         as_pg_user "'$bindir/pg_ctl' -D '$pgdata' -l '$pgdata/server.log' -w -t 60 start >/dev/null"
+        record postgres "$pgdata/postmaster.pid"
     fi
     local psql=("$bindir/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
     if ! "${psql[@]}" -c "SELECT 1" >/dev/null 2>&1; then
@@ -119,7 +133,13 @@ start_redis() {
         --appendonly yes --appendfsync everysec \
         --dir "$DATA_ROOT/redis-$port" --logfile "$DATA_ROOT/redis-$port/redis.log" \
         --pidfile "$DATA_ROOT/redis-$port/redis.pid"
-    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.1; done
+    for _ in $(seq 50); do
+        if redis-cli -p "$port" ping >/dev/null 2>&1; then
+            record redis "$DATA_ROOT/redis-$port/redis.pid"
+            return
+        fi
+        sleep 0.1
+    done
     log "Redis did not start; see $DATA_ROOT/redis-$port/redis.log"; exit 1
 }
 

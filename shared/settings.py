@@ -57,7 +57,7 @@ class _EnvFilesSource(PydanticBaseSettingsSource):
 
 
 class ServiceSettings(BaseSettings):
-    """The contract's variables and their limits."""
+    """The variables both services read (docs/api.md, "Settings") and their limits."""
 
     model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", case_sensitive=False)
     env_files: ClassVar[list[Path]] = []

@@ -144,3 +144,31 @@ def test_the_cli_serves_until_terminated(free_tcp_port: int) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_the_demo_store_asks_before_approving() -> None:
+    demo = FakeShopify(client_id="cid", client_secret="csecret", demo=True).start()
+    try:
+        asked = _authorize(demo, scope="read_products,read_orders,<b>odd</b>")
+        assert asked.status_code == 200
+        assert asked.headers["content-type"].startswith("text/html")
+        page = asked.text
+        assert "Demo store" in page
+        assert SHOP in page
+        assert "See your products" in page
+        assert "<code>read_orders</code>" in page
+        assert "<b>odd</b>" not in page
+        assert "&lt;b&gt;odd&lt;/b&gt;" in page
+        assert 'data-testid="demo-approve"' in page
+        assert 'name="state" value="nonce-1"' in page
+        assert demo.token_requests == []
+
+        approved = _authorize(demo, approve="1")
+        assert approved.status_code == 302
+        params = dict(parse_qsl(urlsplit(approved.headers["location"]).query))
+        assert "approve" not in params
+        assert params["state"] == "nonce-1"
+        assert params["hmac"] == sign_query(params, "csecret")
+        assert _authorize(demo, client_id="other").status_code == 400
+    finally:
+        demo.stop()

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health, metrics, shopify_oauth, sign_out
+from app.api import health, metrics, shopify_config, shopify_oauth, sign_out
 from app.config import get_settings
 from app.exception_handlers import register_exception_handlers
 from app.services.identity_db import dispose_engine, get_engine
@@ -61,6 +61,7 @@ def create_app() -> FastAPI:
     register_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(shopify_oauth.router)
+    app.include_router(shopify_config.router)
     app.include_router(sign_out.router)
     app.include_router(metrics.router)
     # The homepage may be served from another origin and calls sign-out from the browser; the

@@ -105,15 +105,15 @@ def screenshots_dir() -> Path:
 @pytest.fixture(scope="session")
 def new_visit(
     browser: Browser, stack: Stack, browser_record: BrowserRecord
-) -> Iterator[Callable[[], BrowserContext]]:
-    """A factory of fresh browser contexts (a new visit: empty storage), each recording its
-    requests; all are closed at the end of the session."""
+) -> Iterator[Callable[..., BrowserContext]]:
+    """A factory of fresh browser contexts (a new visit: empty storage) at a viewport (the
+    desktop's unless told), each recording its requests; all are closed at the end."""
     contexts: list[BrowserContext] = []
 
-    def open_context() -> BrowserContext:
+    def open_context(viewport: ViewportSize = DESKTOP) -> BrowserContext:
         # Reduced motion: the chat scrolls instantly, so a screenshot never catches it mid-way.
         context = browser.new_context(
-            viewport=DESKTOP, base_url=stack.frontend_url, reduced_motion="reduce"
+            viewport=viewport, base_url=stack.frontend_url, reduced_motion="reduce"
         )
         context.set_default_timeout(15_000)
         context.on("request", lambda request: browser_record.requested_urls.append(request.url))

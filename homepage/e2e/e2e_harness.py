@@ -206,6 +206,8 @@ def start_stack(*, log_dir: Path, base_env: Mapping[str, str]) -> Stack:
                 client_id,
                 "--client-secret",
                 client_secret,
+                # As make dev runs it without Shopify credentials: the labelled demo store.
+                "--demo",
             ],
             cwd=REPO_DIR,
             env=env,

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import DESKTOP, PHONE, BrowserRecord
 from e2e_harness import Stack
+from e2e_pages import close_menu, open_menu
 from playwright.sync_api import BrowserContext, Page, WebSocket, expect
 
 from shared.ids import user_id_for_shop
@@ -81,12 +82,15 @@ def send(page: Page, text: str, *, cj_count: int) -> None:
 
 
 def connect_shopify(page: Page, stack: Stack, shop_typed: str) -> str:
-    """Connect Shopify → fake authorize page → auth callback → back on /chat. Returns the
-    token that the callback put in the fragment of its redirect."""
+    """Connect Shopify → the demo store's authorize page → Approve → auth callback → back on
+    /chat. Returns the token that the callback put in the fragment of its redirect."""
     page.get_by_test_id("connect-shopify").click()
+    expect(page.get_by_test_id("demo-store-note")).to_be_visible()
     page.get_by_test_id("shop-input").fill(shop_typed)
+    page.get_by_test_id("connect-submit").click()
+    expect(page.get_by_test_id("demo-banner")).to_contain_text("Demo store")
     with page.expect_response(lambda r: urlsplit(r.url).path == CALLBACK_PATH) as callback:
-        page.get_by_test_id("connect-submit").click()
+        page.get_by_test_id("demo-approve").click()
     response = callback.value
     assert response.status == 302, response.text()
     location = response.headers["location"]
@@ -97,7 +101,9 @@ def connect_shopify(page: Page, stack: Stack, shop_typed: str) -> str:
     fragment_token = parse_qs(landing.fragment)["token"][0]
     # The page scrubs the query and the fragment before it renders.
     expect(page).to_have_url(f"{stack.frontend_url}/chat")
+    open_menu(page)
     expect(page.get_by_test_id("user-id")).to_have_text(USER_ID)
+    close_menu(page)
     return fragment_token
 
 
@@ -141,7 +147,9 @@ def test_new_user_chats_then_connects_shopify(
     said = chat_bubbles(page)
     assert [text for sender, text in said if sender == "user"] == list(FIRST_MESSAGES)
     assert len(said) == 6, said
+    open_menu(page)
     expect(page.get_by_test_id("history-button")).to_be_visible()
+    close_menu(page)
     journey.said = said
     check_layout_and_capture(page, screenshots_dir, "1-new-user-connected", fits=True)
 
@@ -154,6 +162,7 @@ def test_ended_conversation_is_archived_and_readable(
         pytest.skip("the new-user flow did not finish")
     socket = journey.sockets[-1]
     # Wait for the server's acknowledgement, not just the button: only then is it ended.
+    open_menu(page)
     with socket.expect_event(
         "framereceived", predicate=lambda payload: '"conversation_ended"' in str(payload)
     ):
@@ -163,6 +172,7 @@ def test_ended_conversation_is_archived_and_readable(
     result = stack.run_archiver("--all")
     assert result.returncode == 0, result.stdout + result.stderr
 
+    open_menu(page)
     page.get_by_test_id("history-button").click()
     expect(page).to_have_url(f"{stack.frontend_url}/history/{USER_ID}")
     row = page.get_by_test_id("conversation-row")

@@ -15,9 +15,15 @@ export interface StoredMessage {
   timestamp: string
 }
 
-/** A message on screen; `id` is stable for React keys and de-duplication. */
+/**
+ * A message on screen; `id` is stable for React keys and de-duplication.
+ * `pending`: sent by this tab, not yet answered (it counts as sent only once CJ replies).
+ * `lost`: this tab showed it, but the server's copy (restored from the archive) does not have it.
+ */
 export interface ChatMessage extends StoredMessage {
   id: string
+  pending?: boolean
+  lost?: boolean
 }
 
 /** The signed-in user, as kept in localStorage after a completed OAuth. */
@@ -40,10 +46,16 @@ export interface OAuthCompletion {
 export interface ConversationSummary {
   id: string
   workflow: string | null
+  /** The merchant's first message, condensed (null for rows archived before titles existed). */
+  title?: string | null
+  /** The last message, shortened. */
+  preview?: string | null
   started_at: string | null
   ended_at: string | null
   message_count: number
   metadata: Record<string, unknown> | null
+  /** Only in search results: the matching text, matches between ** marks. */
+  snippet?: string | null
 }
 
 export interface ConversationPage {
@@ -57,6 +69,7 @@ export interface ConversationPage {
 export interface ConversationDetail {
   id: string
   workflow: string | null
+  title?: string | null
   started_at: string | null
   ended_at: string | null
   messages: StoredMessage[]
@@ -75,4 +88,10 @@ export interface UserProfile {
     first_conversation: string | null
     last_conversation: string | null
   }
+}
+
+/** auth's `GET /api/v1/shopify/config`: can Connect Shopify work here, and is it the demo store? */
+export interface ShopifyConfig {
+  configured: boolean
+  demo: boolean
 }

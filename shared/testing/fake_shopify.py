@@ -4,7 +4,9 @@ Point the auth service at it with ``SHOPIFY_ADMIN_URL_TEMPLATE=http://127.0.0.1:
 (and the same client id and secret); production code is unchanged. It serves:
 
 - ``GET /{shop}/admin/oauth/authorize``: 302 back to ``redirect_uri`` with ``code``, ``host``,
-  ``shop``, ``state``, ``timestamp`` and a correct ``hmac`` (a browser can follow it).
+  ``shop``, ``state``, ``timestamp`` and a correct ``hmac`` (a browser can follow it). As the
+  demo store (``demo=True``, ``--demo``) it first shows a page naming the shop and the requested
+  scopes, clearly labelled as a demo, whose Approve button asks again with ``approve=1``.
 - ``POST /{shop}/admin/oauth/access_token``: checks client id, secret and a single-use code,
   answers ``{"access_token", "scope"}``. Every request is recorded, and it can be told to answer
   5xx or to drop the connection.
@@ -14,7 +16,8 @@ Point the auth service at it with ``SHOPIFY_ADMIN_URL_TEMPLATE=http://127.0.0.1:
   "drop", "shop_json": "ok"|"error", "times": N}``) let a test that runs it as a process assert
   and steer it.
 
-CLI: ``python -m shared.testing.fake_shopify --port N --client-id X --client-secret Y``.
+CLI: ``python -m shared.testing.fake_shopify --port N --client-id X --client-secret Y [--demo]``
+(``make dev`` runs it with ``--demo`` when no Shopify credentials are configured).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from shared.testing.demo_store_page import approval_page
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +91,18 @@ class FakeShopify:
     """The server; ``start()`` runs it in a daemon thread, ``stop()`` ends it."""
 
     def __init__(
-        self, *, client_id: str, client_secret: str, host: str = "127.0.0.1", port: int = 0
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        demo: bool = False,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        # The demo store asks the person to approve; tests get the redirect at once.
+        self.demo = demo
         self.state = _State()
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer((host, port), handler)
@@ -205,6 +218,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not redirect_uri.startswith(("http://", "https://")):
             self._json(400, {"errors": "redirect_uri must be an absolute http(s) URL"})
             return
+        if fake.demo and query.get("approve") != "1":
+            self._html(200, approval_page(shop, query))
+            return
         code = secrets.token_hex(16)
         with fake.state.lock:
             fake.state.codes[code] = (shop, query.get("scope", ""))
@@ -292,6 +308,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(200, {"ok": True})
 
+    def _html(self, status: int, page: str) -> None:
+        data = page.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(min(length, 1_000_000)) if length > 0 else b""
@@ -325,14 +350,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--client-secret", required=True)
+    parser.add_argument(
+        "--demo", action="store_true", help="the labelled demo store: ask before approving"
+    )
     args = parser.parse_args(argv)
     fake = FakeShopify(
-        client_id=args.client_id, client_secret=args.client_secret, host=args.host, port=args.port
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        host=args.host,
+        port=args.port,
+        demo=args.demo,
     )
     # SIGTERM ends the loop like Ctrl-C, so a test's terminate() shuts it down cleanly.
     signal.signal(signal.SIGTERM, _interrupt)
     sys.stdout.write(
-        f"fake shopify listening on {fake.base_url} "
+        f"fake shopify{' (demo store)' if args.demo else ''} listening on {fake.base_url} "
         f"(SHOPIFY_ADMIN_URL_TEMPLATE={fake.admin_url_template})\n"
     )
     sys.stdout.flush()

@@ -58,6 +58,10 @@ export type ServerFrame =
       workflow?: string
       resumed?: boolean
       messages?: StoredMessage[]
+      /** True when Redis no longer had it and the server brought it back from the archive. */
+      restored?: boolean
+      /** When the restored copy was archived (ISO 8601), or null. */
+      archived_at?: string | null
     }
   | { type: 'cj_message'; content: string; timestamp?: string; message_id?: string }
   | {

@@ -1,22 +1,31 @@
 import type { ConversationDetail, ConversationPage, UserProfile } from '../types'
-import { authorizedFetch } from './http'
+import { request, requestJson, requestNoContent } from './http'
 
 const seg = encodeURIComponent
 
 export const PAGE_SIZE = 20
 
+export interface ListOptions {
+  /** The previous page's `next_cursor`. */
+  before?: string | null
+  /** Full-text search words; results carry a `snippet`. */
+  q?: string | null
+  limit?: number
+  signal?: AbortSignal
+}
+
 export async function listConversations(
   userId: string,
   token: string,
-  options: { before?: string | null; limit?: number } = {},
+  options: ListOptions = {},
 ): Promise<ConversationPage> {
   const query = new URLSearchParams({ limit: String(options.limit ?? PAGE_SIZE) })
   if (options.before) query.set('before', options.before)
-  const response = await authorizedFetch(
+  if (options.q) query.set('q', options.q)
+  const page = await requestJson<ConversationPage>(
     `/api/v1/users/${seg(userId)}/conversations?${query.toString()}`,
-    token,
+    { token, signal: options.signal },
   )
-  const page = (await response.json()) as ConversationPage
   return { ...page, conversations: page.conversations ?? [], next_cursor: page.next_cursor ?? null }
 }
 
@@ -24,36 +33,35 @@ export async function getConversation(
   userId: string,
   conversationId: string,
   token: string,
+  signal?: AbortSignal,
 ): Promise<ConversationDetail> {
-  const response = await authorizedFetch(
+  const detail = await requestJson<ConversationDetail>(
     `/api/v1/users/${seg(userId)}/conversations/${seg(conversationId)}`,
-    token,
+    { token, signal },
   )
-  const detail = (await response.json()) as ConversationDetail
   return { ...detail, messages: detail.messages ?? [] }
 }
 
-export async function deleteConversation(
-  userId: string,
-  conversationId: string,
-  token: string,
-): Promise<void> {
-  await authorizedFetch(
-    `/api/v1/users/${seg(userId)}/conversations/${seg(conversationId)}`,
+export function deleteConversation(userId: string, conversationId: string, token: string): Promise<void> {
+  return requestNoContent(`/api/v1/users/${seg(userId)}/conversations/${seg(conversationId)}`, {
     token,
-    { method: 'DELETE' },
-  )
+    method: 'DELETE',
+  })
 }
 
-export async function getProfile(userId: string, token: string): Promise<UserProfile> {
-  const response = await authorizedFetch(`/api/v1/users/${seg(userId)}/profile`, token)
-  return (await response.json()) as UserProfile
+export function getProfile(userId: string, token: string, signal?: AbortSignal): Promise<UserProfile> {
+  return requestJson<UserProfile>(`/api/v1/users/${seg(userId)}/profile`, { token, signal })
 }
 
 /** Every conversation as JSON Lines, fetched with the token in a header. */
-export async function exportConversations(userId: string, token: string): Promise<Blob> {
-  const response = await authorizedFetch(`/api/v1/users/${seg(userId)}/export`, token, {
-    headers: { Accept: 'application/x-ndjson, application/jsonl, */*' },
-  })
-  return response.blob()
+export function exportConversations(userId: string, token: string): Promise<Blob> {
+  return request(
+    `/api/v1/users/${seg(userId)}/export`,
+    {
+      token,
+      headers: { Accept: 'application/x-ndjson, application/jsonl, */*' },
+      deadlineCoversBody: false,
+    },
+    (response) => response.blob(),
+  )
 }

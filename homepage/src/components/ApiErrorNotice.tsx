@@ -5,6 +5,8 @@ interface ApiErrorNoticeProps {
   /** What was being loaded, for the 404 text: "conversation", "history". */
   subject?: string
   onRetry?: () => void
+  /** Smaller, for the sidebar. */
+  compact?: boolean
 }
 
 function describe(error: ApiError, subject: string): { title: string; body: string; retry: boolean } {
@@ -25,6 +27,13 @@ function describe(error: ApiError, subject: string): { title: string; body: stri
   if (error.status === 422) {
     return { title: 'That link is not valid', body: 'Check the address and try again.', retry: false }
   }
+  if (error.timedOut) {
+    return {
+      title: 'HireCJ is taking too long to answer',
+      body: `${error.message} It may be busy or restarting; try again in a moment.`,
+      retry: true,
+    }
+  }
   if (error.status === null) {
     return {
       title: 'Could not reach HireCJ',
@@ -40,10 +49,15 @@ function describe(error: ApiError, subject: string): { title: string; body: stri
 }
 
 /** A clear message for a failed history request (401 is handled by SignInPrompt). */
-export function ApiErrorNotice({ error, subject = 'conversation', onRetry }: ApiErrorNoticeProps) {
+export function ApiErrorNotice({ error, subject = 'conversation', onRetry, compact = false }: ApiErrorNoticeProps) {
   const { title, body, retry } = describe(error, subject)
   return (
-    <div className="panel panel--error" role="alert" data-testid="api-error" data-status={error.status ?? 'network'}>
+    <div
+      className={`panel panel--error${compact ? ' panel--compact' : ''}`}
+      role="alert"
+      data-testid="api-error"
+      data-status={error.timedOut ? 'timeout' : (error.status ?? 'network')}
+    >
       <h2>{title}</h2>
       <p>{body}</p>
       {retry && onRetry && (

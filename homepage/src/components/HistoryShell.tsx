@@ -1,22 +1,17 @@
 import type { ReactNode } from 'react'
 import { Link, useNavigate } from 'react-router'
-import { clearSession } from '../lib/storage'
-import type { Session } from '../types'
+import { useSession } from '../session/sessionContext'
 import { ProfileHeader } from './ProfileHeader'
 
 interface HistoryShellProps {
-  session: Session | null
   userId: string
   children: ReactNode
 }
 
-/** The frame around the history pages: back to chat, who is signed in, sign out. */
-export function HistoryShell({ session, userId, children }: HistoryShellProps) {
+/** The frame around the history pages: back to chat, whose history, sign out. */
+export function HistoryShell({ userId, children }: HistoryShellProps) {
   const navigate = useNavigate()
-  const signOut = () => {
-    clearSession()
-    navigate('/chat')
-  }
+  const { session, signOut } = useSession()
   return (
     <main className="page">
       <header className="page__header">
@@ -24,12 +19,19 @@ export function HistoryShell({ session, userId, children }: HistoryShellProps) {
           ← Back to chat
         </Link>
         {session && (
-          <button type="button" className="button button--ghost" data-testid="sign-out" onClick={signOut}>
+          <button
+            type="button"
+            className="button button--ghost"
+            data-testid="sign-out"
+            onClick={() => {
+              void signOut().then(() => navigate('/chat'))
+            }}
+          >
             Sign out
           </button>
         )}
       </header>
-      {session && <ProfileHeader userId={userId} token={session.token} />}
+      {session && <ProfileHeader userId={userId} session={session} />}
       {children}
     </main>
   )

@@ -1,22 +1,31 @@
-import { useState, type FormEvent, type KeyboardEvent } from 'react'
+import { useEffect, useRef, type FormEvent, type KeyboardEvent } from 'react'
 import { MAX_MESSAGE_LENGTH } from '../api/chatSocket'
 
 interface MessageInputProps {
+  /** The draft; held by the chat so that a message that did not go through can come back. */
+  value: string
+  onChange: (value: string) => void
+  /** Sending is off (not connected yet); typing still works, so nothing waits on the network. */
   disabled: boolean
   placeholder?: string
   /** Returns true when the message went out (the box is then cleared). */
   onSend: (text: string) => boolean
 }
 
-export function MessageInput({ disabled, placeholder, onSend }: MessageInputProps) {
-  const [text, setText] = useState('')
-  const length = text.length
+export function MessageInput({ value, onChange, disabled, placeholder, onSend }: MessageInputProps) {
+  const inputRef = useRef<HTMLTextAreaElement>(null)
+  const length = value.length
   const tooLong = length > MAX_MESSAGE_LENGTH
-  const canSend = !disabled && text.trim().length > 0 && !tooLong
+  const canSend = !disabled && value.trim().length > 0 && !tooLong
+
+  // The message box has the focus when the chat opens, so a merchant can type at once.
+  useEffect(() => {
+    inputRef.current?.focus({ preventScroll: true })
+  }, [])
 
   const submit = () => {
     if (!canSend) return
-    if (onSend(text)) setText('')
+    if (onSend(value)) onChange('')
   }
 
   const handleSubmit = (event: FormEvent) => {
@@ -40,15 +49,15 @@ export function MessageInput({ disabled, placeholder, onSend }: MessageInputProp
       </label>
       <textarea
         id="chat-input"
+        ref={inputRef}
         className="composer__input"
         data-testid="chat-input"
         rows={2}
-        value={text}
+        value={value}
         maxLength={MAX_MESSAGE_LENGTH}
         placeholder={placeholder ?? 'Message CJ…'}
-        disabled={disabled}
         aria-describedby="chat-input-counter"
-        onChange={(event) => setText(event.target.value.slice(0, MAX_MESSAGE_LENGTH))}
+        onChange={(event) => onChange(event.target.value.slice(0, MAX_MESSAGE_LENGTH))}
         onKeyDown={handleKeyDown}
       />
       <div className="composer__side">

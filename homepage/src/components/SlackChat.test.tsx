@@ -169,6 +169,7 @@ describe('SlackChat', () => {
     const socket = last()
     socket.open()
     socket.receive({ type: 'conversation_started', messages: [] })
+    fireEvent.click(screen.getByTestId('header-menu'))
     fireEvent.click(screen.getByTestId('end-chat'))
     expect(socket.framesOfType('end_conversation')).toHaveLength(1)
     socket.receive({ type: 'conversation_ended' })

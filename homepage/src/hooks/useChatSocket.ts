@@ -9,14 +9,28 @@ import {
   type SocketFactory,
   type SocketLike,
 } from '../api/chatSocket'
-import { appendUnique, fromStored } from '../lib/messages'
-import type { ChatConfig, ChatMessage, OAuthCompletion } from '../types'
+import {
+  appendUnique,
+  countUserSaying,
+  markUnrecovered,
+  toScreen,
+  withLostMessages,
+  type KeptMessage,
+} from '../lib/messages'
+import { loadLocalCopy, saveLocalCopy } from '../lib/storage'
+import type { ChatConfig, ChatMessage, OAuthCompletion, StoredMessage } from '../types'
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'ended'
 
 export interface Notice {
   kind: 'success' | 'info' | 'error'
   text: string
+}
+
+/** The server restored the conversation from its archive and lacked messages this tab showed. */
+export interface RestoredNotice {
+  lost: ChatMessage[]
+  archivedAt: string | null
 }
 
 export interface ChatSocketOptions {
@@ -26,6 +40,10 @@ export interface ChatSocketOptions {
   onOAuthSent?: () => void
   /** Called once when the conversation ends (by the user or the server). */
   onEnded?: () => void
+  /** A message that did not go through (an error frame, a dropped socket): its text, to keep. */
+  onUnsent?: (text: string) => void
+  /** A text given to onUnsent that the server had stored after all (it dropped after storing). */
+  onStoredAfterAll?: (text: string) => void
   socketFactory?: SocketFactory
 }
 
@@ -35,10 +53,14 @@ export interface ChatSocketState {
   waiting: boolean
   error: string | null
   notice: Notice | null
+  /** Set when a message went back to the message box instead of being sent. */
+  unsent: boolean
+  restored: RestoredNotice | null
   reconnectInMs: number | null
   sendMessage: (text: string) => boolean
   endConversation: () => void
   dismissError: () => void
+  dismissRestored: () => void
 }
 
 const MAX_BACKOFF_MS = 15_000
@@ -51,9 +73,20 @@ export function backoffDelay(attempt: number): number {
 
 let localCounter = 0
 
+/** What a dropped socket left unconfirmed: each text, and how often the user had said it before. */
+interface Unconfirmed {
+  text: string
+  before: number
+}
+
 /**
  * One conversation over the agents WebSocket: sends `start` on every (re)connect, so a dropped
  * socket resumes the same conversation, and `oauth_complete` once after an OAuth return.
+ *
+ * A message the user sends is `pending` until CJ answers; an `error` frame or a dropped socket
+ * hands its text back (`onUnsent`), so nothing typed is lost. The tab keeps its own copy of
+ * what it showed (sessionStorage); when the server says it `restored` the conversation from
+ * the archive, messages of that copy the server no longer has stay on screen, marked `lost`.
  */
 export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
   const { config } = options
@@ -63,6 +96,8 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
   const [waiting, setWaiting] = useState(false)
   const [error, setError] = useState<string | null>(null)
   const [notice, setNotice] = useState<Notice | null>(null)
+  const [unsent, setUnsent] = useState(false)
+  const [restored, setRestored] = useState<RestoredNotice | null>(null)
   const [reconnectInMs, setReconnectInMs] = useState<number | null>(null)
   // True once the server answered this socket's `start` with `conversation_started`.
   const [ready, setReady] = useState(false)
@@ -70,9 +105,23 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
   const socketRef = useRef<SocketLike | null>(null)
   const endedRef = useRef(false)
   const oauthSentRef = useRef<OAuthCompletion | null>(null)
+  // The screen's messages, readable synchronously by the socket callbacks.
+  const messagesRef = useRef<ChatMessage[]>([])
+  // Only after the first `conversation_started` is the tab's copy worth overwriting.
+  const hydratedRef = useRef(false)
+  const unconfirmedRef = useRef<Unconfirmed[]>([])
   // The socket callbacks outlive renders; read the newest props through this ref.
   const latest = useRef(options)
   latest.current = options
+
+  const updateMessages = useCallback(
+    (next: ChatMessage[]) => {
+      messagesRef.current = next
+      setMessages(next)
+      if (hydratedRef.current) saveLocalCopy(config.conversationId, next)
+    },
+    [config.conversationId],
+  )
 
   const sendFrame = useCallback((frame: ClientFrame): boolean => {
     const socket = socketRef.current
@@ -81,28 +130,74 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
     return true
   }, [])
 
+  /** Take pending messages off the screen and give their text back; true if there were any. */
+  const returnPending = useCallback(
+    (cause: 'error' | 'drop'): boolean => {
+      const pending = messagesRef.current.filter((message) => message.pending)
+      if (pending.length === 0) return false
+      const confirmed = messagesRef.current.filter((message) => !message.pending)
+      if (cause === 'drop') {
+        // It may have been stored just before the drop: the next replay will tell.
+        unconfirmedRef.current = pending.map((message) => ({
+          text: message.content,
+          before: countUserSaying(confirmed, message.content),
+        }))
+      }
+      updateMessages(confirmed)
+      for (const message of pending) latest.current.onUnsent?.(message.content)
+      setUnsent(true)
+      return true
+    },
+    [updateMessages],
+  )
+
   useEffect(() => {
     let disposed = false
     let attempt = 0
     let retryTimer: ReturnType<typeof setTimeout> | undefined
     endedRef.current = false
+    hydratedRef.current = false
+    unconfirmedRef.current = []
+    messagesRef.current = []
     setMessages([])
     setStatus('connecting')
     setWaiting(false)
     setError(null)
     setNotice(null)
+    setUnsent(false)
+    setRestored(null)
     setReconnectInMs(null)
     setReady(false)
 
+    const started = (frame: Extract<ServerFrame, { type: 'conversation_started' }>) => {
+      const server: StoredMessage[] = frame.messages ?? []
+      const kept: KeptMessage[] = loadLocalCopy(config.conversationId)
+      const marked = frame.restored ? markUnrecovered(kept, server) : kept
+      const newlyLost = marked.filter((message, index) => message.lost && !kept[index].lost)
+      const screen = toScreen(withLostMessages(server, marked))
+      const pending = messagesRef.current.filter((message) => message.pending)
+      hydratedRef.current = true
+      // A resumed conversation replays everything: the server's copy wins (lost ones kept).
+      if (screen.length > 0) updateMessages([...screen, ...pending])
+      else saveLocalCopy(config.conversationId, messagesRef.current)
+      for (const { text, before } of unconfirmedRef.current) {
+        if (countUserSaying(server, text) > before) latest.current.onStoredAfterAll?.(text)
+      }
+      unconfirmedRef.current = []
+      if (newlyLost.length > 0) {
+        setRestored({
+          lost: screen.filter((message) => message.lost).slice(-newlyLost.length),
+          archivedAt: frame.archived_at ?? null,
+        })
+      }
+      setReady(true)
+    }
+
     const handleFrame = (frame: ServerFrame) => {
       switch (frame.type) {
-        case 'conversation_started': {
-          const replay = fromStored(frame.messages ?? [])
-          // A resumed conversation replays everything: the server's copy wins.
-          if (replay.length > 0) setMessages(replay)
-          setReady(true)
+        case 'conversation_started':
+          started(frame)
           break
-        }
         case 'cj_message': {
           localCounter += 1
           const message: ChatMessage = {
@@ -111,18 +206,16 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
             content: String(frame.content ?? ''),
             timestamp: frame.timestamp ?? new Date().toISOString(),
           }
-          setMessages((list) => appendUnique(list, message))
+          // CJ answered, so what the user sent before it was stored: no longer pending.
+          const sent = messagesRef.current.map((m) => (m.pending ? { ...m, pending: false } : m))
+          updateMessages(appendUnique(sent, message))
           setWaiting(false)
           break
         }
         case 'oauth_processed':
           if (frame.success) {
-            setNotice({
-              kind: 'success',
-              text: frame.is_new
-                ? 'Your Shopify store is connected. Welcome to HireCJ!'
-                : 'Your Shopify store is connected. Welcome back!',
-            })
+            // CJ's own message says the store is connected; this only tells a screen reader.
+            setNotice({ kind: 'success', text: 'Your Shopify store is connected.' })
           } else {
             setWaiting(false)
             setNotice({
@@ -139,6 +232,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
           break
         case 'error':
           setWaiting(false)
+          returnPending('error')
           setError(frame.text || 'Something went wrong. Please try again.')
           break
         default:
@@ -178,6 +272,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
         if (disposed) return
         setReady(false)
         if (endedRef.current) return
+        returnPending('drop')
         const delay = backoffDelay(attempt)
         attempt += 1
         setStatus('reconnecting')
@@ -201,7 +296,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
         socket.close(1000, 'leaving')
       }
     }
-  }, [config.conversationId, factory, sendFrame])
+  }, [config.conversationId, factory, sendFrame, updateMessages, returnPending])
 
   // After an OAuth return, tell CJ once the conversation has started on this socket.
   useEffect(() => {
@@ -240,13 +335,15 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
         sender: 'user',
         content: text,
         timestamp: new Date().toISOString(),
+        pending: true,
       }
-      setMessages((list) => [...list, message])
+      updateMessages([...messagesRef.current, message])
       setWaiting(true)
       setError(null)
+      setUnsent(false)
       return true
     },
-    [sendFrame],
+    [sendFrame, updateMessages],
   )
 
   const endConversation = useCallback(() => {
@@ -259,7 +356,11 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
     setWaiting(false)
   }, [sendFrame])
 
-  const dismissError = useCallback(() => setError(null), [])
+  const dismissError = useCallback(() => {
+    setError(null)
+    setUnsent(false)
+  }, [])
+  const dismissRestored = useCallback(() => setRestored(null), [])
 
   return {
     messages,
@@ -267,9 +368,12 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
     waiting,
     error,
     notice,
+    unsent,
+    restored,
     reconnectInMs,
     sendMessage,
     endConversation,
     dismissError,
+    dismissRestored,
   }
 }

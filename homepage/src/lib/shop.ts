@@ -64,3 +64,8 @@ export function isValidShopDomain(shop: string): boolean {
     SHOP_DOMAIN_RE.test(shop) && shop.length - SUFFIX.length <= MAX_SHOP_NAME_LENGTH
   )
 }
+
+/** The store's short name for headers: "cool-store" for cool-store.myshopify.com. */
+export function shopName(shop: string): string {
+  return shop.endsWith(SUFFIX) ? shop.slice(0, -SUFFIX.length) : shop
+}

@@ -1,4 +1,5 @@
-import type { Session } from '../types'
+import type { ChatMessage, ConversationSummary, Session } from '../types'
+import type { KeptMessage } from './messages'
 
 // localStorage: survives tabs and restarts. The user id key holds the user id and nothing
 // else (the design guide's key); the token lives under its own key.
@@ -64,11 +65,12 @@ export function forgetToken(): void {
   write(localStorage, TOKEN_KEY, null)
 }
 
-/** Sign out: forget everything that identifies the user. */
+/** Sign out: forget everything that identifies the user (and this tab's list of their chats). */
 export function clearSession(): void {
   for (const key of [USER_ID_KEY, TOKEN_KEY, MERCHANT_ID_KEY, SHOP_KEY]) {
     write(localStorage, key, null)
   }
+  write(sessionStorage, LIVE_CHATS_KEY, null)
 }
 
 function newUuid(): string {
@@ -96,4 +98,99 @@ export function startNewConversationId(): string {
   const id = newUuid()
   write(sessionStorage, CONVERSATION_ID_KEY, id)
   return id
+}
+
+/** Make `id` this tab's conversation (opening a past one to continue it). */
+export function setCurrentConversationId(id: string): boolean {
+  if (!UUID_RE.test(id)) return false
+  write(sessionStorage, CONVERSATION_ID_KEY, id.toLowerCase())
+  return true
+}
+
+export function isConversationId(value: string | null | undefined): value is string {
+  return typeof value === 'string' && UUID_RE.test(value)
+}
+
+/** After a delete: a tab must not keep writing under a deleted id (the server refuses it). */
+export function forgetConversationIfCurrent(id: string): void {
+  dropLocalCopy(id)
+  forgetLiveChat(id)
+  if (read(sessionStorage, CONVERSATION_ID_KEY) === id) startNewConversationId()
+}
+
+// sessionStorage: this tab's own copy of what it showed of a conversation, so that a copy the
+// server restored from the archive (after Redis lost it) can be compared with what was said.
+export const LOCAL_COPY_PREFIX = 'hirecj_messages:'
+
+export function saveLocalCopy(conversationId: string, messages: ChatMessage[]): void {
+  const kept = messages
+    .filter((message) => !message.pending)
+    .map(({ sender, content, timestamp, lost }) => ({ sender, content, timestamp, ...(lost ? { lost } : {}) }))
+  write(sessionStorage, LOCAL_COPY_PREFIX + conversationId, JSON.stringify(kept))
+}
+
+export function loadLocalCopy(conversationId: string): KeptMessage[] {
+  const raw = read(sessionStorage, LOCAL_COPY_PREFIX + conversationId)
+  if (!raw) return []
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (!Array.isArray(parsed)) return []
+    return parsed.filter(
+      (m): m is KeptMessage =>
+        Boolean(m) &&
+        (m.sender === 'user' || m.sender === 'cj') &&
+        typeof m.content === 'string' &&
+        typeof m.timestamp === 'string',
+    )
+  } catch {
+    return []
+  }
+}
+
+export function dropLocalCopy(conversationId: string): void {
+  write(sessionStorage, LOCAL_COPY_PREFIX + conversationId, null)
+}
+
+// sessionStorage: this tab's recent chats that the server may not list yet, for the sidebar.
+export const LIVE_CHATS_KEY = 'hirecj_live_chats'
+const MAX_LIVE_CHATS = 20
+
+interface LiveChat extends ConversationSummary {
+  owner: string | null
+}
+
+function readLiveChats(): LiveChat[] {
+  try {
+    const parsed: unknown = JSON.parse(read(sessionStorage, LIVE_CHATS_KEY) ?? '[]')
+    return Array.isArray(parsed) ? parsed.filter((row): row is LiveChat => isConversationId(row?.id)) : []
+  } catch {
+    return []
+  }
+}
+
+function writeLiveChats(rows: LiveChat[]): void {
+  write(sessionStorage, LIVE_CHATS_KEY, rows.length ? JSON.stringify(rows.slice(0, MAX_LIVE_CHATS)) : null)
+}
+
+/** The signed-in user's recent chats of this tab, newest first. */
+export function loadLiveChats(): ConversationSummary[] {
+  const owner = loadUserId()
+  return readLiveChats()
+    .filter((row) => row.owner === owner)
+    .map(({ owner: _owner, ...row }) => row)
+}
+
+/** Add or update one chat (for the user signed in now); returns the user's list. */
+export function rememberLiveChat(entry: ConversationSummary): ConversationSummary[] {
+  const owner = loadUserId()
+  const others = readLiveChats().filter((row) => row.id !== entry.id)
+  const rows = [{ ...entry, owner }, ...others].sort((a, b) =>
+    (b.started_at ?? '').localeCompare(a.started_at ?? ''),
+  )
+  writeLiveChats(rows)
+  return loadLiveChats()
+}
+
+export function forgetLiveChat(id: string): void {
+  writeLiveChats(readLiveChats().filter((row) => row.id !== id))
 }

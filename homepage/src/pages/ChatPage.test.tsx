@@ -1,9 +1,11 @@
-import { fireEvent, render, screen } from '@testing-library/react'
-import { MemoryRouter } from 'react-router'
-import { describe, expect, it, vi } from 'vitest'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
+import { Route, Routes } from 'react-router'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { consumeOAuthReturn, type OAuthReturn } from '../lib/oauthReturn'
 import { CONVERSATION_ID_KEY, TOKEN_KEY, USER_ID_KEY, saveSession } from '../lib/storage'
+import { fakeFetch, json } from '../test/fakeFetch'
 import { fakeSocketFactory } from '../test/fakeSocket'
+import { renderWithProviders } from '../test/render'
 import { ChatPage } from './ChatPage'
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfMTIzNDU2NzgifQ.c2lnbmF0dXJl'
@@ -11,13 +13,28 @@ const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfMTIzNDU2NzgifQ.c2lnbmF0dXJl'
 function renderPage(oauthReturn: OAuthReturn) {
   const fake = fakeSocketFactory()
   const onOAuthHandled = vi.fn()
-  render(
-    <MemoryRouter initialEntries={['/chat']}>
-      <ChatPage oauthReturn={oauthReturn} onOAuthHandled={onOAuthHandled} socketFactory={fake.factory} />
-    </MemoryRouter>,
+  const page = <ChatPage oauthReturn={oauthReturn} onOAuthHandled={onOAuthHandled} socketFactory={fake.factory} />
+  renderWithProviders(
+    <Routes>
+      <Route path="/chat" element={page} />
+      <Route path="/chat/:conversationId" element={page} />
+    </Routes>,
+    { path: '/chat' },
   )
   return { ...fake, onOAuthHandled }
 }
+
+const openMenu = () => fireEvent.click(screen.getByTestId('header-menu'))
+
+beforeEach(() => {
+  vi.unstubAllGlobals()
+  // The sidebar lists the user's conversations; these tests are about the chat itself.
+  fakeFetch((url) =>
+    url.pathname === '/api/v1/sign-out'
+      ? new Response(null, { status: 204 })
+      : json({ conversations: [], total: 0, limit: 20, offset: 0, next_cursor: null }),
+  )
+})
 
 describe('ChatPage', () => {
   it('after an OAuth return: stores the user, scrubs the URL, starts with the token, sends oauth_complete', () => {
@@ -51,6 +68,7 @@ describe('ChatPage', () => {
       token: TOKEN,
     })
     expect(onOAuthHandled).toHaveBeenCalled()
+    openMenu()
     expect(screen.getByTestId('user-id')).toHaveTextContent('usr_1a2b3c4d')
     expect(screen.getByTestId('history-button')).toHaveAttribute('href', '/history/usr_1a2b3c4d')
 
@@ -82,12 +100,14 @@ describe('ChatPage', () => {
     expect(sockets[0].closed).toBe(true)
   })
 
-  it('sign out forgets the user', () => {
+  it('sign out forgets the user', async () => {
     saveSession({ userId: 'usr_1a2b3c4d', token: TOKEN, merchantId: null, shop: null })
     renderPage({ kind: 'none' })
+    openMenu()
     fireEvent.click(screen.getByTestId('sign-out'))
-    expect(localStorage.getItem(USER_ID_KEY)).toBeNull()
+    await waitFor(() => expect(localStorage.getItem(USER_ID_KEY)).toBeNull())
     expect(localStorage.getItem(TOKEN_KEY)).toBeNull()
+    openMenu()
     expect(screen.queryByTestId('history-button')).not.toBeInTheDocument()
   })
 })
@@ -99,6 +119,7 @@ describe('ChatPage ending', () => {
     const ended = sessionStorage.getItem(CONVERSATION_ID_KEY)
     socket.open()
     socket.receive({ type: 'conversation_started', messages: [] })
+    openMenu()
     fireEvent.click(screen.getByTestId('end-chat'))
     expect(socket.framesOfType('end_conversation')).toHaveLength(1)
     const next = sessionStorage.getItem(CONVERSATION_ID_KEY)

@@ -1,7 +1,9 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react'
-import { MemoryRouter, Route, Routes } from 'react-router'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
+import { Route, Routes } from 'react-router'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { TOKEN_KEY, USER_ID_KEY, saveSession } from '../lib/storage'
+import { fakeFetch, json } from '../test/fakeFetch'
+import { renderWithProviders } from '../test/render'
 import type { ConversationSummary } from '../types'
 import { HistoryPage } from './HistoryPage'
 import { TranscriptPage } from './TranscriptPage'
@@ -20,32 +22,14 @@ function conversation(n: number): ConversationSummary {
   }
 }
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
-}
-
-type Handler = (url: URL, init: RequestInit) => Response | Promise<Response>
-
-function fakeFetch(handler: Handler) {
-  const calls: { url: URL; init: RequestInit }[] = []
-  const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = new URL(String(input), 'http://localhost')
-    calls.push({ url, init })
-    return handler(url, init)
-  })
-  vi.stubGlobal('fetch', fetchMock)
-  return calls
-}
-
 function renderAt(path: string) {
-  render(
-    <MemoryRouter initialEntries={[path]}>
-      <Routes>
-        <Route path="/chat" element={<p>chat page</p>} />
-        <Route path="/history/:userId" element={<HistoryPage />} />
-        <Route path="/history/:userId/:conversationId" element={<TranscriptPage />} />
-      </Routes>
-    </MemoryRouter>,
+  renderWithProviders(
+    <Routes>
+      <Route path="/chat" element={<p>chat page</p>} />
+      <Route path="/history/:userId" element={<HistoryPage />} />
+      <Route path="/history/:userId/:conversationId" element={<TranscriptPage />} />
+    </Routes>,
+    { path },
   )
 }
 
@@ -132,19 +116,44 @@ describe('HistoryPage', () => {
       if (url.pathname.endsWith('/profile')) return json(profile)
       return json({ conversations: [conversation(1), conversation(2)], total: 2, limit: 20, offset: 0, next_cursor: null })
     })
-    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true)
+    const confirm = vi.spyOn(window, 'confirm')
     renderAt(`/history/${USER}`)
     await screen.findAllByTestId('conversation-row')
 
+    // An in-page dialog asks, not window.confirm; Cancel deletes nothing.
     fireEvent.click(screen.getAllByTestId('delete-conversation')[0])
-    expect(confirm).toHaveBeenCalledTimes(1)
+    expect(screen.getByTestId('confirm-dialog')).toHaveTextContent(/cannot be undone/)
+    fireEvent.click(screen.getByTestId('confirm-cancel'))
+    expect(screen.queryByTestId('confirm-dialog')).not.toBeInTheDocument()
     expect(calls.some((c) => c.init.method === 'DELETE')).toBe(false)
 
     fireEvent.click(screen.getAllByTestId('delete-conversation')[0])
+    fireEvent.click(screen.getByTestId('confirm-ok'))
+    expect(confirm).not.toHaveBeenCalled()
     await waitFor(() => expect(screen.getAllByTestId('conversation-row')).toHaveLength(1))
     const deleted = calls.find((c) => c.init.method === 'DELETE')!
     expect(deleted.url.pathname).toBe(`/api/v1/users/${USER}/conversations/${conversation(1).id}`)
     expect(screen.getByTestId('conversation-row')).toHaveAttribute('data-conversation-id', conversation(2).id)
+  })
+
+  it('after a delete the profile counts are fetched again', async () => {
+    let total = 2
+    fakeFetch((url, init) => {
+      if (init.method === 'DELETE') {
+        total = 1
+        return new Response(null, { status: 204 })
+      }
+      if (url.pathname.endsWith('/profile')) {
+        return json({ ...profile, stats: { ...profile.stats, total_conversations: total } })
+      }
+      return json({ conversations: [conversation(1), conversation(2)], total: 2, limit: 20, offset: 0, next_cursor: null })
+    })
+    renderAt(`/history/${USER}`)
+    expect(await screen.findByTestId('profile-stats')).toHaveTextContent('2 conversations')
+    fireEvent.click(screen.getAllByTestId('delete-conversation')[0])
+    fireEvent.click(screen.getByTestId('confirm-ok'))
+    await waitFor(() => expect(screen.getByTestId('profile-stats')).toHaveTextContent('1 conversation ·'))
+    expect(screen.getByTestId('history-count')).toHaveTextContent('Showing 1 of 1')
   })
 
   it('exports through a Blob URL with the token in a header', async () => {

@@ -1,136 +1,70 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useState } from 'react'
 import { useParams } from 'react-router'
-import { deleteConversation, exportConversations, listConversations } from '../api/history'
-import { ApiError } from '../api/http'
+import { asApiError } from '../api/http'
 import { ApiErrorNotice } from '../components/ApiErrorNotice'
+import { ConfirmDialog } from '../components/ConfirmDialog'
 import { ConversationRow } from '../components/ConversationRow'
 import { HistoryShell } from '../components/HistoryShell'
+import { SearchField } from '../components/SearchField'
 import { SignInPrompt } from '../components/SignInPrompt'
+import {
+  flattenPages,
+  useConversationList,
+  useDeleteConversation,
+  useExportConversations,
+} from '../hooks/historyQueries'
+import { useDebouncedValue } from '../hooks/useDebouncedValue'
+import { useDocumentTitle } from '../hooks/useDocumentTitle'
 import { saveBlob } from '../lib/download'
-import { forgetToken, loadSession } from '../lib/storage'
-import type { ConversationSummary, Session } from '../types'
+import { titleOf } from '../lib/format'
+import { forgetConversationIfCurrent } from '../lib/storage'
+import { useSession } from '../session/sessionContext'
+import type { ConversationSummary } from '../types'
 
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(null, String(error))
-}
+export const SEARCH_DEBOUNCE_MS = 250
 
 export function HistoryPage() {
   const { userId = '' } = useParams()
-  const [session, setSession] = useState<Session | null>(() => loadSession())
-  const [expired, setExpired] = useState(false)
-  const [items, setItems] = useState<ConversationSummary[]>([])
-  const [total, setTotal] = useState(0)
-  const [cursor, setCursor] = useState<string | null>(null)
-  const [loading, setLoading] = useState(true)
-  const [loadingMore, setLoadingMore] = useState(false)
-  const [error, setError] = useState<ApiError | null>(null)
-  const [actionError, setActionError] = useState<string | null>(null)
-  const [deletingId, setDeletingId] = useState<string | null>(null)
-  const [exporting, setExporting] = useState(false)
-  const [attempt, setAttempt] = useState(0)
+  const { session, expired } = useSession()
   const token = session?.token ?? null
+  const [search, setSearch] = useState('')
+  const words = useDebouncedValue(search.trim(), SEARCH_DEBOUNCE_MS)
+  const [confirming, setConfirming] = useState<ConversationSummary | null>(null)
+  useDocumentTitle('History')
 
-  // Any 401 means the token is no good any more: forget it and say so.
-  const handleFailure = useCallback((failure: unknown): ApiError | null => {
-    const apiError = asApiError(failure)
-    if (apiError.status === 401) {
-      forgetToken()
-      setSession(null)
-      setExpired(true)
-      return null
-    }
-    return apiError
-  }, [])
-
-  useEffect(() => {
-    if (!token) return
-    let cancelled = false
-    setLoading(true)
-    setError(null)
-    listConversations(userId, token)
-      .then((page) => {
-        if (cancelled) return
-        setItems(page.conversations)
-        setTotal(page.total)
-        setCursor(page.next_cursor)
-      })
-      .catch((failure: unknown) => {
-        if (!cancelled) setError(handleFailure(failure))
-      })
-      .finally(() => {
-        if (!cancelled) setLoading(false)
-      })
-    return () => {
-      cancelled = true
-    }
-  }, [userId, token, attempt, handleFailure])
-
-  const loadMore = async () => {
-    if (!token || !cursor) return
-    setLoadingMore(true)
-    setActionError(null)
-    try {
-      const page = await listConversations(userId, token, { before: cursor })
-      setItems((current) => {
-        const known = new Set(current.map((item) => item.id))
-        return [...current, ...page.conversations.filter((item) => !known.has(item.id))]
-      })
-      setTotal(page.total)
-      setCursor(page.next_cursor)
-    } catch (failure) {
-      const apiError = handleFailure(failure)
-      if (apiError) setActionError(`Could not load more conversations: ${apiError.message}`)
-    } finally {
-      setLoadingMore(false)
-    }
-  }
-
-  const remove = async (conversation: ConversationSummary) => {
-    if (!token) return
-    if (!window.confirm('Delete this conversation? This cannot be undone.')) return
-    setDeletingId(conversation.id)
-    setActionError(null)
-    try {
-      await deleteConversation(userId, conversation.id, token)
-      setItems((current) => current.filter((item) => item.id !== conversation.id))
-      setTotal((count) => Math.max(0, count - 1))
-    } catch (failure) {
-      const apiError = handleFailure(failure)
-      if (apiError?.status === 404) {
-        setItems((current) => current.filter((item) => item.id !== conversation.id))
-      } else if (apiError) {
-        setActionError(`Could not delete the conversation: ${apiError.message}`)
-      }
-    } finally {
-      setDeletingId(null)
-    }
-  }
-
-  const exportAll = async () => {
-    if (!token) return
-    setExporting(true)
-    setActionError(null)
-    try {
-      const blob = await exportConversations(userId, token)
-      saveBlob(blob, `hirecj-conversations-${userId}.jsonl`)
-    } catch (failure) {
-      const apiError = handleFailure(failure)
-      if (apiError) setActionError(`Could not export your conversations: ${apiError.message}`)
-    } finally {
-      setExporting(false)
-    }
-  }
+  const list = useConversationList(userId, token, { q: words })
+  const removal = useDeleteConversation(userId, token)
+  const exporting = useExportConversations(userId, token)
+  const items = flattenPages(list.data)
+  const total = list.data?.pages[0]?.total ?? 0
 
   if (!session) {
     return (
-      <HistoryShell session={null} userId={userId}>
+      <HistoryShell userId={userId}>
         <SignInPrompt expired={expired} />
       </HistoryShell>
     )
   }
 
+  const actionError = [
+    list.isFetchNextPageError && list.error && `Could not load more conversations: ${list.error.message}`,
+    removal.error && asApiError(removal.error).status !== 401 && `Could not delete the conversation: ${removal.error.message}`,
+    exporting.error && asApiError(exporting.error).status !== 401 && `Could not export your conversations: ${exporting.error.message}`,
+  ].find(Boolean)
+  const loadError = list.isError && !list.isFetchNextPageError ? asApiError(list.error) : null
+  const searching = words.length > 0
+
+  const confirmDelete = () => {
+    if (!confirming) return
+    const conversation = confirming
+    removal.mutate(conversation, {
+      onSuccess: () => forgetConversationIfCurrent(conversation.id),
+      onSettled: () => setConfirming(null),
+    })
+  }
+
   return (
-    <HistoryShell session={session} userId={userId}>
+    <HistoryShell userId={userId}>
       <section className="panel" aria-labelledby="history-title">
         <div className="panel__heading">
           <h1 id="history-title">Conversation history</h1>
@@ -138,35 +72,45 @@ export function HistoryPage() {
             type="button"
             className="button button--secondary"
             data-testid="export-button"
-            onClick={exportAll}
-            disabled={exporting || loading || error !== null}
+            onClick={() =>
+              exporting.mutate(undefined, {
+                onSuccess: (blob) => saveBlob(blob, `hirecj-conversations-${userId}.jsonl`),
+              })
+            }
+            disabled={exporting.isPending || list.isPending || loadError !== null}
           >
-            {exporting ? 'Exporting…' : 'Export'}
+            {exporting.isPending ? 'Exporting…' : 'Export'}
           </button>
         </div>
+        <SearchField value={search} onChange={setSearch} testId="history-search" />
         {actionError && (
           <p className="notice notice--error" role="alert" data-testid="action-error">
             {actionError}
           </p>
         )}
-        {loading && (
+        {list.isPending && (
           <p className="muted" role="status" data-testid="loading">
-            Loading your conversations…
+            {searching ? 'Searching…' : 'Loading your conversations…'}
           </p>
         )}
-        {!loading && error && (
-          <ApiErrorNotice error={error} subject="history" onRetry={() => setAttempt((n) => n + 1)} />
+        {loadError && (
+          <ApiErrorNotice error={loadError} subject="history" onRetry={() => void list.refetch()} />
         )}
-        {!loading && !error && items.length === 0 && (
+        {list.isSuccess && items.length === 0 && !searching && (
           <p className="muted" data-testid="empty-history">
             No saved conversations yet. Conversations appear here once they are archived, shortly
             after they end.
           </p>
         )}
-        {!loading && !error && items.length > 0 && (
+        {list.isSuccess && items.length === 0 && searching && (
+          <p className="muted" data-testid="search-empty">
+            No conversations mention “{words}”.
+          </p>
+        )}
+        {list.isSuccess && items.length > 0 && (
           <>
             <p className="muted" data-testid="history-count">
-              Showing {items.length} of {Math.max(total, items.length)}
+              {searching ? `${Math.max(total, items.length)} found` : `Showing ${items.length} of ${Math.max(total, items.length)}`}
             </p>
             <ul className="conversation-list">
               {items.map((conversation) => (
@@ -174,25 +118,35 @@ export function HistoryPage() {
                   key={conversation.id}
                   userId={userId}
                   conversation={conversation}
-                  deleting={deletingId === conversation.id}
-                  onDelete={remove}
+                  deleting={removal.isPending && removal.variables?.id === conversation.id}
+                  onDelete={setConfirming}
                 />
               ))}
             </ul>
-            {cursor && (
+            {list.hasNextPage && (
               <button
                 type="button"
                 className="button button--secondary button--block"
                 data-testid="load-more"
-                onClick={loadMore}
-                disabled={loadingMore}
+                onClick={() => void list.fetchNextPage()}
+                disabled={list.isFetchingNextPage}
               >
-                {loadingMore ? 'Loading…' : 'Load more'}
+                {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
               </button>
             )}
           </>
         )}
       </section>
+      {confirming && (
+        <ConfirmDialog
+          title="Delete this conversation?"
+          body={`“${titleOf(confirming)}” will be deleted for good, with every message in it. This cannot be undone.`}
+          confirmLabel="Delete"
+          busy={removal.isPending}
+          onConfirm={confirmDelete}
+          onCancel={() => setConfirming(null)}
+        />
+      )}
     </HistoryShell>
   )
 }

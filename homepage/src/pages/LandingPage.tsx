@@ -1,6 +1,8 @@
 import { Link } from 'react-router'
+import { useDocumentTitle } from '../hooks/useDocumentTitle'
 
 export function LandingPage() {
+  useDocumentTitle(null)
   return (
     <main className="landing">
       <div className="landing__card">

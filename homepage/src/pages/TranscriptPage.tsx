@@ -1,51 +1,31 @@
-import { useEffect, useState } from 'react'
 import { Link, useParams } from 'react-router'
-import { getConversation } from '../api/history'
-import { ApiError } from '../api/http'
+import { asApiError } from '../api/http'
 import { ApiErrorNotice } from '../components/ApiErrorNotice'
 import { HistoryShell } from '../components/HistoryShell'
 import { SignInPrompt } from '../components/SignInPrompt'
-import { formatDateTime, workflowLabel } from '../lib/format'
-import { forgetToken, loadSession } from '../lib/storage'
-import type { ConversationDetail, Session } from '../types'
+import { useConversationDetail } from '../hooks/historyQueries'
+import { useDocumentTitle } from '../hooks/useDocumentTitle'
+import { UNTITLED, condenseTitle, formatDateTime, workflowLabel } from '../lib/format'
+import { useSession } from '../session/sessionContext'
+import type { ConversationDetail } from '../types'
+
+function transcriptTitle(detail: ConversationDetail): string {
+  if (detail.title?.trim()) return detail.title.trim()
+  const first = detail.messages.find((message) => message.sender === 'user')
+  return first ? condenseTitle(first.content) : UNTITLED
+}
 
 export function TranscriptPage() {
   const { userId = '', conversationId = '' } = useParams()
-  const [session, setSession] = useState<Session | null>(() => loadSession())
-  const [expired, setExpired] = useState(false)
-  const [detail, setDetail] = useState<ConversationDetail | null>(null)
-  const [error, setError] = useState<ApiError | null>(null)
-  const [attempt, setAttempt] = useState(0)
-  const token = session?.token ?? null
-
-  useEffect(() => {
-    if (!token) return
-    let cancelled = false
-    setDetail(null)
-    setError(null)
-    getConversation(userId, conversationId, token)
-      .then((loaded) => {
-        if (!cancelled) setDetail(loaded)
-      })
-      .catch((failure: unknown) => {
-        if (cancelled) return
-        const apiError = failure instanceof ApiError ? failure : new ApiError(null, String(failure))
-        if (apiError.status === 401) {
-          forgetToken()
-          setSession(null)
-          setExpired(true)
-        } else {
-          setError(apiError)
-        }
-      })
-    return () => {
-      cancelled = true
-    }
-  }, [userId, conversationId, token, attempt])
+  const { session, expired } = useSession()
+  const query = useConversationDetail(userId, conversationId, session?.token ?? null)
+  const detail = query.data
+  const title = detail ? transcriptTitle(detail) : null
+  useDocumentTitle(title ?? 'Conversation')
 
   if (!session) {
     return (
-      <HistoryShell session={null} userId={userId}>
+      <HistoryShell userId={userId}>
         <SignInPrompt expired={expired} />
       </HistoryShell>
     )
@@ -53,22 +33,37 @@ export function TranscriptPage() {
 
   const listPath = `/history/${encodeURIComponent(userId)}`
   return (
-    <HistoryShell session={session} userId={userId}>
+    <HistoryShell userId={userId}>
       <section className="panel" aria-labelledby="transcript-title">
-        <Link to={listPath} className="link-button" data-testid="back-to-history">
-          ← All conversations
-        </Link>
-        {error && <ApiErrorNotice error={error} onRetry={() => setAttempt((n) => n + 1)} />}
-        {!error && !detail && (
+        <div className="panel__heading">
+          <Link to={listPath} className="link-button" data-testid="back-to-history">
+            ← All conversations
+          </Link>
+          {detail && (
+            <Link
+              to={`/chat/${encodeURIComponent(conversationId)}`}
+              className="button button--primary"
+              data-testid="continue-conversation"
+            >
+              Continue this chat
+            </Link>
+          )}
+        </div>
+        {query.isError && (
+          <ApiErrorNotice error={asApiError(query.error)} onRetry={() => void query.refetch()} />
+        )}
+        {query.isPending && (
           <p className="muted" role="status" data-testid="loading">
             Loading the conversation…
           </p>
         )}
         {detail && (
           <>
-            <h1 id="transcript-title">{workflowLabel(detail.workflow)}</h1>
+            <h1 id="transcript-title" data-testid="transcript-title">
+              {title}
+            </h1>
             <p className="muted">
-              Started {formatDateTime(detail.started_at)}
+              {workflowLabel(detail.workflow)} · started {formatDateTime(detail.started_at)}
               {detail.ended_at ? ` · ended ${formatDateTime(detail.ended_at)}` : ''} ·{' '}
               {detail.messages.length} message{detail.messages.length === 1 ? '' : 's'}
             </p>
