@@ -24,6 +24,8 @@ export interface ChatMessage extends StoredMessage {
   id: string
   pending?: boolean
   lost?: boolean
+  /** The id a message the user sent went out with (a retry reuses it). */
+  messageId?: string
 }
 
 /** The signed-in user, as kept in localStorage after a completed OAuth. */

@@ -38,7 +38,7 @@ export type ClientFrame =
       user_id: string | null
       token: string | null
     }
-  | { type: 'message'; text: string }
+  | { type: 'message'; text: string; message_id?: string }
   | {
       type: 'oauth_complete'
       oauth_provider: 'shopify'

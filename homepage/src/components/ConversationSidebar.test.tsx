@@ -200,7 +200,7 @@ describe('continuing a past conversation', () => {
     expect(screen.getAllByTestId('message-user')[0]).toHaveTextContent('An old question')
     fireEvent.change(screen.getByTestId('chat-input'), { target: { value: 'One more thing' } })
     fireEvent.click(screen.getByTestId('send-button'))
-    expect(socket.framesOfType('message')).toEqual([{ type: 'message', text: 'One more thing' }])
+    expect(socket.framesOfType('message')).toEqual([{ type: 'message', text: 'One more thing', message_id: expect.any(String) }])
     expect(sessionStorage.getItem('hirecj_conversation_id')).toBe(row(2).id)
   })
 

@@ -61,6 +61,20 @@ describe('a message counts as sent only once CJ answers', () => {
     expect(screen.queryByTestId('unsent-notice')).not.toBeInTheDocument()
   })
 
+  it('sends a retried message under the id it first went out with, so it is stored once', () => {
+    const { last } = renderChat()
+    last().open()
+    last().receive({ type: 'conversation_started', messages: [] })
+    type('Where is order 1001?')
+    last().receive({ type: 'error', text: OUTAGE })
+    fireEvent.click(screen.getByTestId('send-button'))
+    type('A new question')
+    const [first, retry, other] = last().framesOfType('message') as { message_id: string }[]
+    expect(retry.message_id).toBe(first.message_id)
+    expect(other.message_id).not.toBe(first.message_id)
+    expect(first.message_id).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
   it('keeps what was typed since, after the returned text', () => {
     const { last } = renderChat()
     last().open()

@@ -63,7 +63,7 @@ describe('SlackChat', () => {
 
     fireEvent.change(screen.getByTestId('chat-input'), { target: { value: 'What can you do?' } })
     fireEvent.click(screen.getByTestId('send-button'))
-    expect(socket.framesOfType('message')).toEqual([{ type: 'message', text: 'What can you do?' }])
+    expect(socket.framesOfType('message')).toEqual([{ type: 'message', text: 'What can you do?', message_id: expect.any(String) }])
     expect(screen.getAllByTestId('message-user')).toHaveLength(2)
     expect(screen.getByTestId('typing-indicator')).toBeInTheDocument()
     expect(screen.getByTestId('chat-input')).toHaveValue('')

@@ -17,6 +17,7 @@ import {
   withLostMessages,
   type KeptMessage,
 } from '../lib/messages'
+import { newMessageId } from '../lib/ids'
 import { loadLocalCopy, saveLocalCopy } from '../lib/storage'
 import type { ChatConfig, ChatMessage, OAuthCompletion, StoredMessage } from '../types'
 
@@ -123,6 +124,9 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
     [config.conversationId],
   )
 
+  // Unsent texts given back to the user, with the id they were first sent under.
+  const retryIdsRef = useRef(new Map<string, string>())
+
   const sendFrame = useCallback((frame: ClientFrame): boolean => {
     const socket = socketRef.current
     if (!socket || socket.readyState !== SOCKET_OPEN) return false
@@ -144,7 +148,12 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
         }))
       }
       updateMessages(confirmed)
-      for (const message of pending) latest.current.onUnsent?.(message.content)
+      for (const message of pending) {
+        // Sent again with the same text, it keeps its id: the server stores it once and answers
+        // with the reply it may already have given.
+        if (message.messageId) retryIdsRef.current.set(message.content, message.messageId)
+        latest.current.onUnsent?.(message.content)
+      }
       setUnsent(true)
       return true
     },
@@ -328,7 +337,9 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
   const sendMessage = useCallback(
     (text: string): boolean => {
       if (endedRef.current || !text.trim()) return false
-      if (!sendFrame({ type: 'message', text })) return false
+      const messageId = retryIdsRef.current.get(text) ?? newMessageId()
+      if (!sendFrame({ type: 'message', text, message_id: messageId })) return false
+      retryIdsRef.current.delete(text)
       localCounter += 1
       const message: ChatMessage = {
         id: `user-${localCounter}`,
@@ -336,6 +347,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
         content: text,
         timestamp: new Date().toISOString(),
         pending: true,
+        messageId,
       }
       updateMessages([...messagesRef.current, message])
       setWaiting(true)
