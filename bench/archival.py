@@ -8,7 +8,9 @@
 3. times ``python -m app.workers.archiver --all`` (its own measured archival time, process start
    excluded; the wall time is printed too) and records the archiver's peak RSS;
 4. times ``COPY ... FROM STDIN`` of exactly the archived rows into an identical table (LIKE
-   conversations INCLUDING ALL, plus the users foreign key);
+   conversations INCLUDING ALL, plus the users foreign key), and into a table shaped as the
+   design guide's 003 migration (its columns, its two indexes and the users foreign key): the
+   floor any archive into the guide's schema could reach on this server;
 5. prints the figures and, last, the contract's JSON line.
 
 The machine is shared: figures are noisy, compare runs made close together.
@@ -107,24 +109,41 @@ def run_archiver(
     return json.loads(output.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
 
 
-def timed_copy(database_url: str) -> tuple[int, float]:
-    """COPY the archived rows into an identical table; (rows, seconds of the COPY alone)."""
+# The design guide's conversations table (migration 003 as the guide wrote it) and its indexes.
+GUIDE_TABLE = """
+CREATE TABLE conversations_guide (
+    id UUID PRIMARY KEY,
+    user_id VARCHAR(50) REFERENCES users (id),
+    merchant_id VARCHAR(100),
+    workflow_name VARCHAR(100),
+    started_at TIMESTAMPTZ,
+    ended_at TIMESTAMPTZ,
+    messages JSONB NOT NULL,
+    metadata JSONB DEFAULT '{}'::jsonb,
+    created_at TIMESTAMPTZ DEFAULT NOW()
+);
+CREATE INDEX ON conversations_guide (user_id);
+CREATE INDEX ON conversations_guide (started_at);
+"""
+GUIDE_COLUMNS = "id, user_id, merchant_id, workflow_name, started_at, ended_at, messages, metadata"
+
+
+def timed_copy(database_url: str, *, table: str, create: str, columns: str) -> tuple[int, float]:
+    """COPY the archived rows into ``table`` (made by ``create``); (rows, seconds of the COPY)."""
     connection = psycopg2.connect(libpq_url(database_url))
     try:
         with connection.cursor() as cursor, tempfile.TemporaryFile() as rows:
-            cursor.execute("CREATE TABLE conversations_copy (LIKE conversations INCLUDING ALL)")
-            cursor.execute(
-                "ALTER TABLE conversations_copy ADD FOREIGN KEY (user_id) REFERENCES users (id)"
-            )
-            cursor.copy_expert(f"COPY (SELECT {COLUMNS} FROM conversations) TO STDOUT", rows)
+            cursor.execute("SET statement_timeout = 0")
+            cursor.execute(create)
+            cursor.copy_expert(f"COPY (SELECT {columns} FROM conversations) TO STDOUT", rows)
             connection.commit()
             rows.seek(0)
             cursor.execute("CHECKPOINT")
             started = time.perf_counter()
-            cursor.copy_expert(f"COPY conversations_copy ({COLUMNS}) FROM STDIN", rows)
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", rows)
             connection.commit()
             seconds = time.perf_counter() - started
-            cursor.execute("SELECT count(*) FROM conversations_copy")
+            cursor.execute(f"SELECT count(*) FROM {table}")
             return int(cursor.fetchone()[0]), seconds
     finally:
         connection.close()
@@ -189,15 +208,34 @@ def main() -> None:
         if (archived, messages) != (args.conversations, args.conversations * args.messages):
             raise SystemExit(f"archive incomplete: {archived} rows, {messages} messages")
         archive_rate = summary["conversations"] / summary["seconds"]
-        copied, copy_seconds = timed_copy(database_url)
+        copied, copy_seconds = timed_copy(
+            database_url,
+            table="conversations_copy",
+            create=(
+                "CREATE TABLE conversations_copy (LIKE conversations INCLUDING ALL);"
+                "ALTER TABLE conversations_copy ADD FOREIGN KEY (user_id) REFERENCES users (id)"
+            ),
+            columns=COLUMNS,
+        )
         copy_rate = copied / copy_seconds
+        guide_copied, guide_seconds = timed_copy(
+            database_url, table="conversations_guide", create=GUIDE_TABLE, columns=GUIDE_COLUMNS
+        )
+        guide_rate = guide_copied / guide_seconds
         print(
             f"archiver --all: {summary['conversations']} conversations in "
             f"{summary['seconds']:.2f} s ({archive_rate:.0f}/s; wall with process start "
             f"{wall:.2f} s), batch {args.batch_size} x {args.concurrency} in flight"
         )
         print(f"archiver peak RSS: {peak_mb:.0f} MB")
-        print(f"raw COPY of the same rows: {copied} in {copy_seconds:.2f} s ({copy_rate:.0f}/s)")
+        print(
+            f"raw COPY of the same rows into today's table: {copied} in {copy_seconds:.2f} s "
+            f"({copy_rate:.0f}/s)"
+        )
+        print(
+            f"raw COPY of the same rows into the guide's 003 table: {guide_copied} in "
+            f"{guide_seconds:.2f} s ({guide_rate:.0f}/s)"
+        )
         print(
             json.dumps(
                 {
@@ -206,6 +244,8 @@ def main() -> None:
                     "archive_conv_per_s": round(archive_rate, 1),
                     "copy_conv_per_s": round(copy_rate, 1),
                     "ratio": round(archive_rate / copy_rate, 3),
+                    "copy_guide_conv_per_s": round(guide_rate, 1),
+                    "ratio_guide": round(archive_rate / guide_rate, 3),
                 }
             )
         )

@@ -152,6 +152,7 @@ def test_cli_applies_all_pending_then_nothing(
     empty_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IDENTITY_DATABASE_URL", empty_database)
+    monkeypatch.delenv("IDENTITY_DATABASE_DIRECT_URL", raising=False)
     first = run_runner()
     assert first.returncode == 0, first.stderr
     assert "applied" in first.stdout

@@ -64,7 +64,15 @@ def heroku_env(redis_url: str) -> Iterator[dict[str, str]]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"IDENTITY_DATABASE_URL", "ARCHIVER_ENABLED", "LOG_FORMAT", "PORT", "SERVICE"}
+        if key
+        not in {
+            "IDENTITY_DATABASE_URL",
+            "IDENTITY_DATABASE_DIRECT_URL",
+            "ARCHIVER_ENABLED",
+            "LOG_FORMAT",
+            "PORT",
+            "SERVICE",
+        }
     }
     env.update(
         {

@@ -115,6 +115,7 @@ def client(
 
 
 @pytest.mark.slow
+@pytest.mark.stack_independent
 def test_ten_thousand_generated_frames_on_one_socket(
     client: TestClient, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,7 +8,9 @@ With ``HIRECJ_TEST_STACK=scaled`` the same suites run on what production grows i
 Cluster of 3 masters and a PgBouncer in transaction mode in front of the test database, both
 started here as processes (``REDIS_CLUSTER=true``; ``IDENTITY_DATABASE_URL`` through the pooler,
 ``IDENTITY_DATABASE_DIRECT_URL`` straight to PostgreSQL). Tests that need one plain Redis node
-or a direct connection by their nature are marked ``single_node`` and skipped there.
+or a direct connection by their nature are marked ``single_node`` and skipped there, and the
+few slow ones whose subject no store's topology changes (parsing a fuzzed frame) are marked
+``stack_independent`` and run once.
 """
 
 from __future__ import annotations
@@ -129,6 +131,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "single_node: needs one plain Redis node or a direct PostgreSQL connection"
     )
+    config.addinivalue_line(
+        "markers",
+        "stack_independent: what it tests does not depend on the stores' topology (the scaled "
+        "run skips it to stay within CI's time)",
+    )
     if STORES.database_name:
         return
     STORES.database_name = f"hirecj_test_{uuid.uuid4().hex[:10]}"
@@ -171,10 +178,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if not SCALED:
         return
-    skip = pytest.mark.skip(reason="needs one plain Redis node or a direct PostgreSQL connection")
+    single = pytest.mark.skip(reason="needs one plain Redis node or a direct PostgreSQL connection")
+    independent = pytest.mark.skip(reason="does not depend on the stores' topology; run once")
     for item in items:
         if item.get_closest_marker("single_node"):
-            item.add_marker(skip)
+            item.add_marker(single)
+        elif item.get_closest_marker("stack_independent"):
+            item.add_marker(independent)
 
 
 def pytest_unconfigure() -> None:
