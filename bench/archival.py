@@ -55,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--conversations", type=int, default=20000)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 

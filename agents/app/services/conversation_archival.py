@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -27,7 +28,7 @@ import asyncpg
 from app.config import Settings
 from app.core import metrics
 from app.core.redis_keys import conversation_due_key, messages_key, session_key
-from app.services.archival import store
+from app.services.archival import search_index, store
 from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary, Outage
 from app.services.archival.queue import (
     Claim,
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 MERCHANTS_RECHECK_SECONDS = 60.0
 LINK_PENDING_EVERY_SECONDS = 60.0
+INDEX_BATCHES_PER_PASS = 4
 SESSION_PATTERN = "conv:{*}:session"
 
 BatchCallback = Callable[[int, int, float], None]
@@ -141,7 +143,7 @@ class ConversationArchiver:
                     logger.error("a batch's data was refused after re-encoding: %s", describe(exc))
                     await self._write_rows_apart(batch)
                     return
-                store.sanitize_messages(batch)
+                await store.sanitize_messages(self.redis, batch)
                 sanitized = True
             except DATABASE_ERRORS as exc:
                 metrics.ARCHIVE_FAILURES.labels("database").inc()
@@ -296,6 +298,18 @@ class ConversationArchiver:
 
     # Sweeps ---------------------------------------------------------------------------------
 
+    async def index_search(self, *, batches: int | None = None) -> int:
+        """Build search vectors of archived conversations that have none (``batches`` at most,
+        or until none is left); how many."""
+        indexed, done = 0, 0
+        while batches is None or done < batches:
+            async with self.connection() as conn:
+                count = await search_index.index_pending(conn)
+            indexed, done = indexed + count, done + 1
+            if count < search_index.INDEX_BATCH:
+                break
+        return indexed
+
     async def link_pending_users(self) -> int:
         async with self.connection() as conn:
             return await store.link_pending_users(conn)
@@ -349,6 +363,8 @@ class ConversationArchiver:
         while True:
             try:
                 await self.archive_due()
+                # Archival first (it races the TTL); the search index takes what time is left.
+                await self._sweep(partial(self.index_search, batches=INDEX_BATCHES_PER_PASS))
                 now = time.time()
                 await metrics.refresh_oldest_due_age(self.redis)
                 if now >= next_link:

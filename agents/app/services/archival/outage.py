@@ -49,6 +49,9 @@ class ArchiveSummary:
     seconds: float = 0.0
     # --all: conversations still leased by another archiver after a whole lease period.
     left_leased: int = 0
+    # --index: search vectors built after the archive, and how long that took.
+    indexed: int = 0
+    index_seconds: float = 0.0
 
     def line(self) -> str:
         rate = self.conversations / self.seconds if self.seconds > 0 else 0.0
@@ -56,6 +59,8 @@ class ArchiveSummary:
             f"archived {self.conversations} conversations ({self.messages} messages) "
             f"in {self.batches} batches, {self.seconds:.2f} s ({rate:.0f} conversations/s)"
         )
+        if self.indexed:
+            line += f"; {self.indexed} search vectors built in {self.index_seconds:.2f} s"
         if self.left_leased:
             line += f"; {self.left_leased} still leased by another archiver, not archived"
         return line

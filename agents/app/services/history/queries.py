@@ -98,11 +98,25 @@ def _list_json_statement(*, keyset: bool) -> str:
 _LIST_JSON = _list_json_statement(keyset=False)
 _LIST_JSON_AFTER = _list_json_statement(keyset=True)
 
-# The page is chosen first (ranked by the GIN-indexed vector), and only its rows' texts are read
-# to build snippets.
+# The matches: rows whose vector is built, found through its GIN index, and rows the archiver
+# wrote since the last indexing pass (migration 012), whose vector is computed here from their
+# messages by the same function, so a result never depends on whether its row was indexed yet.
+_MATCHES = f"""
+    SELECT {_PAGE_COLUMNS}, ts_rank(search_vector, q.query) AS rank
+    FROM conversations, q
+    WHERE user_id = $1 AND {LISTED} AND search_vector @@ q.query
+    UNION ALL
+    SELECT {_PAGE_COLUMNS}, ts_rank(conversation_search_vector(messages), q.query) AS rank
+    FROM conversations, q
+    WHERE user_id = $1 AND {LISTED} AND search_vector IS NULL
+      AND conversation_search_vector(messages) @@ q.query
+"""
+
+# The page is chosen first (ranked), and only its rows' messages are read to build snippets.
 # $1 user, $2 limit, $3 offset, $4 the words.
 _SEARCH = f"""
-    WITH q AS (SELECT websearch_to_tsquery('english', $4) AS query)
+    WITH q AS (SELECT websearch_to_tsquery('english', $4) AS query),
+         m AS MATERIALIZED ({_MATCHES})
     SELECT t.total, p.id, p.workflow_name, p.title, p.preview, p.started_at, p.ended_at,
            p.message_count,
            p.metadata, p.sort_at,
@@ -110,22 +124,18 @@ _SEARCH = f"""
                'english',
                (SELECT string_agg(part, ' … ')
                 FROM jsonb_array_elements_text(
-                    jsonb_path_query_array(p.messages, '$[*].content ? (@.type() == "string")')
+                    jsonb_path_query_array(c.messages, '$[*].content ? (@.type() == "string")')
                 ) AS part),
                (SELECT query FROM q),
                'MaxFragments=2, MaxWords=20, MinWords=6, StartSel=**, StopSel=**, FragmentDelimiter=" … "'
            ) AS snippet
-    FROM (
-        SELECT count(*) AS total FROM conversations, q
-        WHERE user_id = $1 AND {LISTED} AND search_vector @@ q.query
-    ) AS t
+    FROM (SELECT count(*) AS total FROM m) AS t
     LEFT JOIN LATERAL (
-        SELECT {_PAGE_COLUMNS}, messages, ts_rank(search_vector, q.query) AS rank
-        FROM conversations, q
-        WHERE user_id = $1 AND {LISTED} AND search_vector @@ q.query
-        ORDER BY rank DESC, {SORT_KEY} DESC, id DESC
+        SELECT * FROM m
+        ORDER BY rank DESC, sort_at DESC, id DESC
         LIMIT $2 OFFSET $3
     ) AS p ON true
+    LEFT JOIN conversations AS c ON c.id = p.id
     ORDER BY p.rank DESC, p.sort_at DESC, p.id DESC
     """
 
