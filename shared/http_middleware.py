@@ -83,7 +83,9 @@ class RequestObservabilityMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A WebSocket's frames go out as they are: no header to add to any of them, and a
+            # chat sends many (each wrapper is a call per frame).
+            await self.app(scope, receive, send_with_id if kind == "http" else send)
         finally:
             if kind == "http":
                 elapsed = time.perf_counter() - started

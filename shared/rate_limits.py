@@ -57,13 +57,12 @@ class RateLimiter:
                 key_prefix=KEY_PREFIX,
             )
         self._storage = storage
-        self._owns_client = isinstance(redis, RedisCluster)
         self._strategy = MovingWindowRateLimiter(storage)
         self._items: dict[int, RateLimitItemPerMinute] = {}
 
     async def aclose(self) -> None:
         """Close the cluster client limits made for itself (on one node it borrows our pool)."""
-        if self._owns_client:
+        if isinstance(self._storage, RedisClusterStorage):
             await self._storage.bridge.storage.aclose()  # type: ignore[attr-defined]
 
     def _item(self, per_minute: int) -> RateLimitItemPerMinute:

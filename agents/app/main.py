@@ -47,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool=app.state.db, token_ttl_seconds=settings.identity_token_ttl_seconds
     )
     app.state.rate_limiter = RateLimiter(app.state.redis)
+
     app.state.chat_sessions = SessionManager(
         app.state.redis,
         ttl_seconds=settings.redis_session_ttl,

@@ -19,7 +19,7 @@ replay after a node failure, may run a script twice. The message list is append-
 
 Session hash fields (strings; an empty string means none): conversation_id, user_id,
 merchant_id, shop, workflow, started_at, ended_at, last_activity (ISO 8601 UTC), status
-(``active`` | ``ended``), version (integer: creation time in ms, +1 on every write), and title
+(``active`` | ``ended``), version (integer: creation time in ms, +1 on every write, one per message appended), and title
 once a title was generated. A message is the JSON object
 ``{"sender": "user"|"cj", "content", "timestamp", "message_id"}``.
 """
@@ -79,6 +79,8 @@ class Appended:
 
     message: dict[str, str]
     duplicate: bool
+    # CJ's reply, when it was stored in the same write.
+    reply: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ class SessionManager:
         reopen: bool = False,
         replicate: bool = False,
         room: int = 1,
+        reply: tuple[str, str | None] | None = None,
     ) -> Appended:
         """Append one message to a live conversation ``user_id`` may write; the stored message.
 
@@ -257,28 +260,32 @@ class SessionManager:
         continuing it); otherwise ConversationEndedError. A message whose id is already stored
         is not stored again. ``replicate``: returns only once REDIS_WAIT_REPLICAS replicas have
         it (else NotReplicated), for what the client takes as acknowledged. ``room``: how many
-        messages must still fit under the cap (2 for a merchant's message: it and the reply), so
-        the count never passes CHAT_MAX_MESSAGES_PER_CONVERSATION (else ConversationFull).
+        messages must fit under the cap with it (2 for a merchant's message: it and the reply),
+        so the count never passes CHAT_MAX_MESSAGES_PER_CONVERSATION (else ConversationFull).
+        ``reply`` (CJ's content and message id): stored right after it, in the same write.
         """
         message = make_message(sender=sender, content=content, message_id=message_id)
+        stored = [message]
+        if reply is not None:
+            stored.append(make_message(sender="cj", content=reply[0], message_id=reply[1]))
         needle = f'"message_id":"{message["message_id"]}"'
         args = [
-            user_id or "",
-            encode_message(message),
-            needle,
-            int(reopen),
-            self._max_messages,
-            room,
-        ]
-        reply = await self._write(
+            user_id or "", int(reopen), self._max_messages, room - 1, needle,
+            *(encode_message(m) for m in stored),
+        ]  # fmt: skip
+        result = await self._write(
             scripts.APPEND, conversation_id, message["timestamp"], args, replicate=replicate
         )
-        if reply[0] == "ended":
+        if result[0] == "ended":
             raise ConversationEndedError()
-        if reply[0] == "full":
+        if result[0] == "full":
             raise ConversationFull()
-        _check(reply)
-        return Appended(message=message, duplicate=reply[0] == "dup")
+        _check(result)
+        return Appended(
+            message=message,
+            duplicate=result[0] == "dup",
+            reply=stored[1] if len(stored) > 1 and result[0] == "ok" else None,
+        )
 
     async def end_conversation(self, *, conversation_id: str, user_id: str | None) -> LiveSession:
         """Mark the conversation ended and due for archival now (idempotent)."""

@@ -91,6 +91,9 @@ class ChatConnection:
         self._limits = limits
         self._opener = ConversationOpener(sessions=sessions, pool=pool, limits=limits)
         self._session: LiveSession | None = None
+        # The conversation's messages as this socket knows them, by id, and the merchant's count.
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._user_turns = 0
         # The user a valid token proved on this socket (start or oauth_complete), if any.
         self._verified_user: str | None = None
         self._messages: list[dict[str, Any]] = []
@@ -109,7 +112,8 @@ class ChatConnection:
         session, messages = opened.session, opened.messages
         if claims is not None and session.user_id is None:
             session = await self._link(session, claims)
-        self._session, self._messages = session, list(messages)
+        self._session = session
+        self._remember_all(messages)
         self._verified_user = user_id
         frames: list[BaseModel] = [
             ConversationStarted(
@@ -131,10 +135,25 @@ class ChatConnection:
     async def message(self, frame: MessageFrame) -> list[BaseModel]:
         session = self._writable()
         await self._limits.count_message()
-        appended = await self._append(
-            session, "user", frame.text, message_id=frame.message_id, replicate=True, room=2
-        )
         reply_id = _reply_id(frame.message_id)
+        instant = None
+        if self._responder.instant:
+            # A reply that costs nothing to make is stored with the merchant's message, in the
+            # same write: one round trip to Redis for the pair instead of two.
+            text = await self._responder.reply(context=self._context(), text=frame.text)
+            instant = (text, reply_id)
+        appended = await self._append(
+            session,
+            "user",
+            frame.text,
+            message_id=frame.message_id,
+            replicate=True,
+            room=2,
+            reply=instant,
+        )
+        if appended.reply is not None:
+            self._name_if_first(appended.message)
+            return [_cj_frame(appended.reply)]
         if appended.duplicate and reply_id is not None:
             # A retry of a message already stored: answer with the reply it already got, if it
             # was stored; otherwise the first attempt failed before it and a reply is due now.
@@ -142,8 +161,8 @@ class ChatConnection:
             if earlier is not None:
                 return [_cj_frame(earlier)]
         stored = appended.message
-        if not appended.duplicate and self._first_merchant_message(stored):
-            self._name_later(stored["content"])
+        if not appended.duplicate:
+            self._name_if_first(stored)
         position = next(i for i, m in enumerate(self._messages) if m is stored)
         context = self._context(history=self._messages[:position])
         reply = await self._responder.reply(context=context, text=stored["content"])
@@ -256,6 +275,7 @@ class ChatConnection:
         message_id: str | None,
         replicate: bool = False,
         room: int = 1,
+        reply: tuple[str, str | None] | None = None,
     ) -> Appended:
         """Store one message; ``replicate``: it acknowledges what the merchant said (their
         message, or the reply to it), so REDIS_WAIT_REPLICAS must confirm it first."""
@@ -269,6 +289,7 @@ class ChatConnection:
                 reopen=self._may_reopen(session),
                 replicate=replicate,
                 room=room,
+                reply=reply,
             )
         except ConversationEndedError:
             raise ChatError(ENDED) from None
@@ -281,29 +302,38 @@ class ChatConnection:
         if session.ended:
             # The owner continued an ended conversation: it is active again.
             self._session = replace(session, status=STATUS_ACTIVE, ended_at=None)
-        known = next(
-            (m for m in self._messages if m.get("message_id") == appended.message["message_id"]),
-            None,
-        )
+        known = self._by_id.get(appended.message["message_id"])
         if known is None:
-            self._messages.append(appended.message)
+            self._remember(appended.message)
+            if appended.reply is not None:
+                self._remember(appended.reply)
             return appended
         return Appended(message=known, duplicate=True)
 
+    def _remember(self, message: dict[str, Any]) -> None:
+        self._messages.append(message)
+        self._by_id[message.get("message_id") or ""] = message
+        if message.get("sender") == "user":
+            self._user_turns += 1
+
+    def _remember_all(self, messages: Sequence[dict[str, Any]]) -> None:
+        self._messages, self._by_id, self._user_turns = [], {}, 0
+        for message in messages:
+            self._remember(message)
+
     async def _stored_message(self, message_id: str) -> dict[str, Any] | None:
-        for message in reversed(self._messages):
-            if message.get("message_id") == message_id:
-                return message
+        if (known := self._by_id.get(message_id)) is not None:
+            return known
         assert self.conversation_id is not None
         stored = await self._sessions.get_messages(conversation_id=self.conversation_id)
         return next((m for m in reversed(stored) if m.get("message_id") == message_id), None)
 
-    def _first_merchant_message(self, message: dict[str, Any]) -> bool:
-        return next((m for m in self._messages if m.get("sender") == "user"), None) is message
-
-    def _name_later(self, text: str) -> None:
-        """Ask the responder for a title in the background: never on the reply's path."""
-        task = asyncio.create_task(self._name(text), name="conversation-title")
+    def _name_if_first(self, message: dict[str, Any]) -> None:
+        """For the merchant's first message, ask the responder for a title in the background:
+        never on the reply's path."""
+        if self._user_turns != 1 or message.get("sender") != "user":
+            return
+        task = asyncio.create_task(self._name(message["content"]), name="conversation-title")
         _titles.add(task)
         task.add_done_callback(_titles.discard)
 
@@ -329,13 +359,17 @@ class ChatConnection:
         return self._session
 
     def _context(self, history: Sequence[dict[str, Any]] | None = None) -> ConversationContext:
+        """What the responder may know; ``history`` defaults to every message so far (the
+        connection's own list, not a copy: a responder only reads it)."""
         session = self._session
+        messages = self._messages if history is None else history
         return ConversationContext(
             conversation_id=self.conversation_id or "",
             workflow=session.workflow if session else "",
             user_id=session.user_id if session else None,
             shop=session.shop if session else None,
-            history=tuple(self._messages if history is None else history),
+            history=messages,
+            known_user_turns=self._user_turns if history is None else None,
         )
 
 

@@ -3,7 +3,8 @@
 KEYS[1] = conv:{<id>}:session, KEYS[2] = conv:{<id>}:messages (one hash slot). Every script
 checks what the write depends on (the conversation exists, belongs to this user, takes messages)
 and either refuses with a status, changing nothing, or writes and then does the bookkeeping
-every write shares: ``last_activity``, ``version`` + 1, and the sliding TTL of both keys. One
+every write shares: ``last_activity``, ``version`` + 1 (+1 per message appended), and the
+sliding TTL of both keys. One
 script replaces a WATCH/MULTI/EXEC transaction and its retries: Redis runs it atomically, in one
 round trip, and nothing can interleave.
 
@@ -29,9 +30,9 @@ local function open_to(user)
   local owner = redis.call('HGET', s, 'user_id') or ''
   return owner == '' or owner == user
 end
-local function bump()
+local function bump(messages)
   redis.call('HSET', s, 'last_activity', ARGV[1])
-  local version = redis.call('HINCRBY', s, 'version', 1)
+  local version = redis.call('HINCRBY', s, 'version', messages or 1)
   redis.call('EXPIRE', s, ARGV[2])
   redis.call('EXPIRE', m, ARGV[2])
   return version
@@ -80,25 +81,31 @@ return with_hash(bump())
 """
 )
 
-# ARGV[3] user, ARGV[4] the message (JSON), ARGV[5] '"message_id":"<id>"' as it appears in it,
-# ARGV[6] '1' when the owner may reopen an ended conversation, ARGV[7] the most messages kept,
-# ARGV[8] how many must still fit (a merchant's message keeps room for CJ's reply to it).
+# ARGV[3] user, ARGV[4] '1' when the owner may reopen an ended conversation, ARGV[5] the most
+# messages kept, ARGV[6] how many must still fit after the first (a merchant's message keeps
+# room for CJ's reply to it), then the messages (JSON), in order. The first one's id, as it
+# appears in it ('"message_id":"<id>"'), is ARGV[7]: found among the last ones, nothing is
+# written (a retry of what is already stored).
 APPEND = LuaScript(
     _COMMON
     + """
 if not complete() or not open_to(ARGV[3]) then return {'missing'} end
 for _, item in ipairs(redis.call('LRANGE', m, -8, -1)) do
-  if string.find(item, ARGV[5], 1, true) then
+  if string.find(item, ARGV[7], 1, true) then
     return {'dup', tonumber(redis.call('HGET', s, 'version'))}
   end
 end
 if redis.call('HGET', s, 'status') == 'ended' then
-  if ARGV[6] ~= '1' then return {'ended'} end
+  if ARGV[4] ~= '1' then return {'ended'} end
   redis.call('HSET', s, 'status', 'active', 'ended_at', '')
 end
-if redis.call('LLEN', m) + tonumber(ARGV[8]) > tonumber(ARGV[7]) then return {'full'} end
-redis.call('RPUSH', m, ARGV[4])
-return {'ok', bump()}
+local count = #ARGV - 7
+if redis.call('LLEN', m) + math.max(count, 1 + tonumber(ARGV[6])) > tonumber(ARGV[5]) then
+  return {'full'}
+end
+redis.call('RPUSH', m, unpack(ARGV, 8, #ARGV))
+-- One version per message, as if each were a write of its own.
+return {'ok', bump(count)}
 """
 )
 

@@ -19,15 +19,24 @@ class ConversationContext:
     shop: str | None = None
     # Stored messages before the one being answered, oldest first.
     history: Sequence[dict[str, Any]] = field(default_factory=tuple)
+    # How many of them the merchant wrote, when the caller keeps count (the chat does, so a
+    # long conversation is not counted again for every reply); else counted from history.
+    known_user_turns: int | None = None
 
     @property
     def user_turns(self) -> int:
+        if self.known_user_turns is not None:
+            return self.known_user_turns
         return sum(1 for message in self.history if message.get("sender") == "user")
 
 
 class Responder(Protocol):
     """Writes CJ's side of a conversation. Implementations never raise for provider trouble:
     they answer with a polite fallback instead, so the user always gets a reply."""
+
+    # True when a reply is made at once in-process, so it is stored with the message it answers
+    # (one write); False when it waits on a network call (the message is stored first).
+    instant: bool
 
     async def greeting(
         self, *, context: ConversationContext, returning: bool, last_topic: str | None

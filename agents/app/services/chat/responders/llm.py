@@ -41,6 +41,9 @@ TITLE_SOURCE_CHARS = 1000
 
 
 class LLMResponder:
+    # A reply takes a network call: the merchant's message is stored first, on its own.
+    instant = False
+
     def __init__(
         self,
         *,

@@ -81,6 +81,9 @@ _ANONYMOUS_REPLIES = (
 class ScriptedResponder:
     """The default responder: deterministic, instant, no network."""
 
+    # Its replies are made in-process at once: stored with the message they answer.
+    instant = True
+
     async def greeting(
         self, *, context: ConversationContext, returning: bool, last_topic: str | None
     ) -> str:
