@@ -19,6 +19,7 @@ from typing import TypeAlias
 
 import asyncpg
 
+from app.config import get_settings
 from app.core.metrics import DB_POOL_WAITING
 from app.exceptions import StoreUnavailable
 from shared.errors import describe
@@ -66,10 +67,12 @@ async def close_pool(pool: Pool, *, timeout: float = 5.0) -> None:
 async def connect(pool: Pool, *, wait: float | None = None) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection for one operation; database trouble becomes StoreUnavailable (503).
 
-    A request waits at most ``wait`` seconds (default: the pool's connect timeout) for a free
+    A request waits at most ``wait`` seconds (default: IDENTITY_DB_CONNECT_TIMEOUT) for a free
     connection rather than piling up behind a database that stopped answering. A connection
     whose link failed is closed by asyncpg and never lent again.
     """
+    if wait is None:
+        wait = float(get_settings().identity_db_connect_timeout)
     started = time.monotonic()
     DB_POOL_WAITING.inc()
     waiting = True

@@ -177,3 +177,26 @@ async def test_metrics_show_the_pools_connections_and_waiting_requests(
     after = (await client.get("/metrics")).text
     assert "hirecj_db_pool_waiting 0.0" in after
     assert f'hirecj_db_pool_connections{{state="idle"}} {float(size)}' in after
+
+
+async def test_by_default_a_request_waits_no_longer_than_the_connect_timeout(
+    users: Engine, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.config import get_settings
+
+    app = client._transport.app  # type: ignore[attr-defined]
+    pool: Pool = app.state.db
+    monkeypatch.setattr(get_settings(), "identity_db_connect_timeout", 1)
+    held = [connect(pool) for _ in range(pool.get_max_size())]
+    for lease in held:
+        await lease.__aenter__()
+    try:
+        started = asyncio.get_running_loop().time()
+        response = await client.get(f"/api/v1/users/{USER_A}/profile", headers=auth(USER_A))
+        waited = asyncio.get_running_loop().time() - started
+    finally:
+        for lease in held:
+            await lease.__aexit__(None, None, None)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert waited < 5
