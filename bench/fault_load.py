@@ -237,19 +237,33 @@ class ChatLoad:
     def __init__(self, *, clients: int, ports: Sequence[int], secret: str, plan: LoadPlan) -> None:
         self.counters = Counters()
         self.plan = plan
-        self.clients = [
-            ChatClient(index=i, ports=ports, secret=secret, counters=self.counters)
-            for i in range(clients)
-        ]
+        self._ports, self._secret = ports, secret
+        self.clients: list[ChatClient] = []
         self._stop = asyncio.Event()
         self._stop_at = [float("inf")]
         self._tasks: list[asyncio.Task[None]] = []
+        self.add(clients)
+
+    def add(self, count: int) -> list[ChatClient]:
+        """``count`` more clients (each a new conversation); they chat once ``start`` ran."""
+        first = len(self.clients)
+        added = [
+            ChatClient(index=i, ports=self._ports, secret=self._secret, counters=self.counters)
+            for i in range(first, first + count)
+        ]
+        self.clients += added
+        if self._tasks:
+            self._run(added)
+        return added
+
+    def _run(self, clients: list[ChatClient]) -> None:
+        self._tasks += [
+            asyncio.create_task(client.run(self.plan, self._stop, self._stop_at))
+            for client in clients
+        ]
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(client.run(self.plan, self._stop, self._stop_at))
-            for client in self.clients
-        ]
+        self._run(self.clients)
 
     async def finish(self) -> None:
         """Wait for every client to send its planned messages (``plan.messages``)."""

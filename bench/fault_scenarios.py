@@ -73,6 +73,11 @@ def start_load(stack: FaultStack, options: Options, **plan: Any) -> ChatLoad:
     return load
 
 
+def add_clients(stack: FaultStack, load: ChatLoad, count: int) -> None:
+    added = load.add(count)
+    stack.register_users({client.user_id: client.shop for client in added})
+
+
 # 1. agents SIGKILL ------------------------------------------------------------------------------
 
 
@@ -110,8 +115,13 @@ async def postgres_cut(stack: FaultStack, options: Options) -> Outcome:
 
 
 async def _redis_kill(stack: FaultStack, options: Options) -> tuple[ChatLoad, float, float]:
+    """Redis dies mid-load. A few clients start a second before, so some conversations have
+    never been archived when it does (the archiver copies one ARCHIVE_IDLE_SECONDS after its
+    first write): without AOF the server no longer knows those at all."""
     clock, down = Clock(), options.pick(3.0, 1.0)
     load = start_load(stack, options)
+    await clock.until(0.5 * options.duration - 1.0)
+    add_clients(stack, load, max(2, options.clients // 8))
     await clock.until(0.5 * options.duration)
     killed_at = time.time()
     await stack.kill_redis()
