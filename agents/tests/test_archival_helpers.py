@@ -1,9 +1,9 @@
-"""Helpers for the archival tests: seeding through the session manager, a cuttable TCP proxy."""
+"""Helpers for the archival tests: seeding through the session manager, a cuttable TCP proxy
+(``shared.testing.tcp_proxy``, re-exported here)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -20,6 +20,7 @@ from app.core.redis_keys import ARCHIVE_SHARDS, due_key
 from app.services.conversation_archival import ConversationArchiver
 from app.services.identity_db import Pool, create_pool
 from app.services.session_manager import SessionManager
+from shared.testing.tcp_proxy import TcpProxy as TcpProxy
 
 AGENTS_DIR = Path(__file__).resolve().parents[1]
 
@@ -131,51 +132,3 @@ def run_worker(
 
 def summary_of(output: str) -> dict[str, Any]:
     return dict(json.loads(output.strip().splitlines()[-1]))
-
-
-class TcpProxy:
-    """Forwards a local port to PostgreSQL; ``cut()`` drops every connection and refuses new ones
-    (PostgreSQL "stopped"), ``restore()`` listens again on the same port."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        self._writers |= {writer, up_writer}
-
-        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.close()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def restore(self) -> None:
-        await self.start()
-
-    def url(self, database_url: str) -> str:
-        prefix, _, rest = database_url.partition("@")
-        database = rest.split("/", 1)[1]
-        return f"{prefix}@127.0.0.1:{self.port}/{database}"

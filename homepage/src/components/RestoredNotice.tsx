@@ -13,7 +13,7 @@ function excerpt(text: string): string {
   return words.length > 90 ? `${words.slice(0, 89)}…` : words
 }
 
-/** Says plainly which messages HireCJ could not bring back when it restored the conversation. */
+/** Says plainly which messages HireCJ could not bring back: restored from its archive, or lost whole. */
 export function RestoredNotice({ restored, onDismiss }: RestoredNoticeProps) {
   const count = restored.lost.length
   return (
@@ -23,10 +23,17 @@ export function RestoredNotice({ restored, onDismiss }: RestoredNoticeProps) {
           <strong>
             {count === 1 ? 'One message' : `${count} messages`} could not be recovered.
           </strong>{' '}
-          HireCJ had to restore this conversation from its archive
-          {restored.archivedAt ? ` (saved ${formatDateTime(restored.archivedAt)})` : ''}, which does not
-          have {count === 1 ? 'it' : 'them'}. {count === 1 ? 'It is' : 'They are'} still shown below,
-          marked “not saved”; only this tab has {count === 1 ? 'it' : 'them'}.
+          {restored.fromArchive ? (
+            <>
+              HireCJ had to restore this conversation from its archive
+              {restored.archivedAt ? ` (saved ${formatDateTime(restored.archivedAt)})` : ''}, which does
+              not have {count === 1 ? 'it' : 'them'}.
+            </>
+          ) : (
+            <>HireCJ lost this conversation before it was saved, so it starts over from here.</>
+          )}{' '}
+          {count === 1 ? 'It is' : 'They are'} still shown below, marked “not saved”; only this tab has{' '}
+          {count === 1 ? 'it' : 'them'}.
         </p>
         <ul className="notice__list" data-testid="restored-lost">
           {restored.lost.slice(0, SHOWN).map((message) => (

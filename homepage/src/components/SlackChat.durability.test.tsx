@@ -176,6 +176,29 @@ describe('a conversation restored from the archive', () => {
     expect(screen.getAllByTestId(/^message-(cj|user)$/)).toHaveLength(3)
   })
 
+  it('marks everything lost when the server no longer knows the conversation at all', () => {
+    // Redis lost it before it was ever archived: the server starts it anew (resumed: false).
+    const { last } = startWithCopy()
+    last().receive({ type: 'conversation_started', resumed: false, restored: false, archived_at: null, messages: [] })
+    last().receive({ type: 'cj_message', content: 'Hi, I am CJ.', timestamp: '2025-01-01T12:00:00Z', message_id: 'g2' })
+    const notice = screen.getByTestId('restored-notice')
+    expect(notice).toHaveTextContent('5 messages could not be recovered')
+    expect(notice).toHaveTextContent('lost this conversation before it was saved')
+    expect(notice).not.toHaveTextContent('archive')
+    expect(within(notice).getByTestId('restored-lost')).toHaveTextContent('You: “Tell me about refunds”')
+    expect(screen.getAllByTestId('not-saved')).toHaveLength(5)
+    const texts = screen.getAllByTestId(/^message-(cj|user)$/).map((b) => b.querySelector('.bubble__text')?.textContent)
+    expect(texts).toEqual([...said.map((m) => m.content), 'Hi, I am CJ.'])
+  })
+
+  it('says nothing when a conversation this tab only saw greeted starts anew', () => {
+    sessionStorage.setItem(LOCAL_COPY_PREFIX + CONVERSATION_ID, JSON.stringify(said.slice(0, 1)))
+    const { last } = renderChat()
+    last().open()
+    last().receive({ type: 'conversation_started', resumed: false, restored: false, messages: [] })
+    expect(screen.queryByTestId('restored-notice')).not.toBeInTheDocument()
+  })
+
   it('keeps the lost messages, in place, after later replies and a reconnect', () => {
     vi.useFakeTimers()
     const { sockets, last } = startWithCopy()

@@ -28,10 +28,15 @@ export interface Notice {
   text: string
 }
 
-/** The server restored the conversation from its archive and lacked messages this tab showed. */
+/**
+ * The server's copy lacks messages this tab showed: it restored the conversation from its archive
+ * (`fromArchive`), or it no longer knew the conversation at all and started it anew (Redis lost
+ * it before it was ever archived).
+ */
 export interface RestoredNotice {
   lost: ChatMessage[]
   archivedAt: string | null
+  fromArchive: boolean
 }
 
 export interface ChatSocketOptions {
@@ -87,7 +92,8 @@ interface Unconfirmed {
  * A message the user sends is `pending` until CJ answers; an `error` frame or a dropped socket
  * hands its text back (`onUnsent`), so nothing typed is lost. The tab keeps its own copy of
  * what it showed (sessionStorage); when the server says it `restored` the conversation from
- * the archive, messages of that copy the server no longer has stay on screen, marked `lost`.
+ * the archive, or starts anew (`resumed: false`) one this tab had said something in, messages of
+ * that copy the server no longer has stay on screen, marked `lost`.
  */
 export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
   const { config } = options
@@ -181,7 +187,9 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
     const started = (frame: Extract<ServerFrame, { type: 'conversation_started' }>) => {
       const server: StoredMessage[] = frame.messages ?? []
       const kept: KeptMessage[] = loadLocalCopy(config.conversationId)
-      const marked = frame.restored ? markUnrecovered(kept, server) : kept
+      // Not resumed, yet this tab said something in it: the server no longer has any of it.
+      const startedAnew = frame.resumed === false && kept.some((message) => message.sender === 'user')
+      const marked = frame.restored || startedAnew ? markUnrecovered(kept, server) : kept
       const newlyLost = marked.filter((message, index) => message.lost && !kept[index].lost)
       const screen = toScreen(withLostMessages(server, marked))
       const pending = messagesRef.current.filter((message) => message.pending)
@@ -197,6 +205,7 @@ export function useChatSocket(options: ChatSocketOptions): ChatSocketState {
         setRestored({
           lost: screen.filter((message) => message.lost).slice(-newlyLost.length),
           archivedAt: frame.archived_at ?? null,
+          fromArchive: Boolean(frame.restored),
         })
       }
       setReady(true)
