@@ -23,6 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel
 
 from app.config import Settings, get_settings
+from app.core.outage import Outage
 from app.exceptions import ChatError, StoreUnavailable
 from app.schemas.chat import (
     ErrorFrame,
@@ -43,6 +44,13 @@ from shared.settings import token_secrets
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "CJ is briefly unavailable; please try again in a moment"
+# One line when frames start failing on a store, one when they succeed again: a store outage
+# under load is thousands of failed frames, each answered with an error frame.
+_outage = Outage(
+    "Redis or PostgreSQL",
+    who="chat",
+    meanwhile="each frame gets an error frame; nothing unconfirmed is acknowledged",
+)
 FOREIGN_ORIGIN = "this page's origin may not open the chat"
 
 # Frame handlers that outlive a dropped socket; kept referenced until they finish.
@@ -131,12 +139,15 @@ async def _answer(connection: ChatConnection, raw: str | bytes | None) -> list[B
 
 async def _guarded(work: Awaitable[list[BaseModel]]) -> list[BaseModel]:
     try:
-        return await work
+        frames = await work
     except ChatError as exc:
         return [ErrorFrame(text=str(exc))]
-    except (StoreUnavailable, *REDIS_ERRORS):
-        logger.exception("chat frame failed on a store")
+    except (StoreUnavailable, *REDIS_ERRORS) as exc:
+        cause = exc.__cause__ if isinstance(exc, StoreUnavailable) and exc.__cause__ else exc
+        _outage.failed(cause)
         return [ErrorFrame(text=UNAVAILABLE)]
+    _outage.recovered()
+    return frames
 
 
 async def _send(websocket: WebSocket, frames: list[BaseModel]) -> None:

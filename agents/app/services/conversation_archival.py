@@ -27,9 +27,10 @@ import asyncpg
 
 from app.config import Settings
 from app.core import metrics
+from app.core.outage import Outage
 from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.services.archival import search_index, store
-from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary, Outage
+from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary
 from app.services.archival.queue import (
     Claim,
     ShardCursor,
@@ -83,8 +84,9 @@ class ConversationArchiver:
         self.concurrency = concurrency
         self.max_backoff = max_backoff
         self.connect_timeout = connect_timeout
-        self.database_outage = Outage("PostgreSQL")
-        self.redis_outage = Outage("Redis")
+        meanwhile = "retrying with backoff, nothing is dropped"
+        self.database_outage = Outage("PostgreSQL", who="archiver", meanwhile=meanwhile)
+        self.redis_outage = Outage("Redis", who="archiver", meanwhile=meanwhile)
         self._merchants: bool | None = None
         self._merchants_checked = 0.0
         self._next_risk_sweep = 0.0

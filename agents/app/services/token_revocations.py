@@ -31,6 +31,8 @@ import asyncio
 import logging
 import time
 
+from app.core.outage import Outage
+from app.exceptions import StoreUnavailable
 from app.services.identity_db import Pool, connect
 from shared.tokens import TokenClaims
 
@@ -38,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2.0
 OVERLAP_SECONDS = 30.0
+# While PostgreSQL does not answer, the last copy still decides, for this long after it was
+# last refreshed: a revocation is written to PostgreSQL, so while it is down for auth as well
+# none can be missed, and chats reopened during a database maintenance keep their owners. Past
+# it (or before any copy), a revocation could have been missed: StoreUnavailable.
+STALE_GRACE_SECONDS = 300.0
 
 # One row whatever matches: the database's clock (the next look starts from it) and the changes.
 _CHANGES = """
@@ -64,15 +71,29 @@ class TokenRevocations:
         # Unix time (the database's clock) from which the next look reads; None before the first.
         self._since: float | None = None
         self._fresh_until = 0.0  # monotonic
+        self._refreshed_at = -STALE_GRACE_SECONDS - 1.0  # monotonic; never yet
         self._loading: asyncio.Task[None] | None = None
+        self._outage = Outage(
+            "PostgreSQL",
+            who="token revocation check",
+            meanwhile=f"the last copy decides for up to {STALE_GRACE_SECONDS:.0f} s",
+        )
 
     async def is_revoked(self, claims: TokenClaims) -> bool:
         """True when ``claims`` were issued before their user's tokens were revoked.
 
-        Raises StoreUnavailable when the copy is stale and PostgreSQL does not answer: a
-        revocation must not be missed because the database is down."""
+        Raises StoreUnavailable when PostgreSQL does not answer and the copy is older than
+        STALE_GRACE_SECONDS (or there is none): a revocation must not be missed because the
+        database is down."""
         if time.monotonic() >= self._fresh_until:
-            await self._refresh()
+            try:
+                await self._refresh()
+            except StoreUnavailable as exc:
+                if time.monotonic() - self._refreshed_at > STALE_GRACE_SECONDS:
+                    raise
+                self._outage.failed(exc.__cause__ or exc)
+            else:
+                self._outage.recovered()
         valid_after = self._valid_after.get(claims.user_id)
         return valid_after is not None and claims.issued_at < valid_after
 
@@ -105,4 +126,5 @@ class TokenRevocations:
         for user_id in [u for u, moment in self._valid_after.items() if moment < expired]:
             del self._valid_after[user_id]
         self._since = checked_at
-        self._fresh_until = time.monotonic() + self._refresh_seconds
+        self._refreshed_at = time.monotonic()
+        self._fresh_until = self._refreshed_at + self._refresh_seconds

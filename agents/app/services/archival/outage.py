@@ -1,44 +1,12 @@
-"""How a run went and how the archiver reports an outage: once when it starts, once at the end."""
+"""How a bounded archiver run went, and how it gives up."""
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
-
-from shared.errors import describe
-
-logger = logging.getLogger(__name__)
 
 
 class ArchiverUnavailable(RuntimeError):
     """A bounded run (--once/--all) gave up: a store stayed unreachable. Claims were released."""
-
-
-class Outage:
-    """Logs once when a dependency starts failing and once when it answers again."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.since: float | None = None
-
-    def failed(self, exc: BaseException) -> None:
-        if self.since is None:
-            self.since = time.monotonic()
-            logger.warning(
-                "%s unavailable (%s); archiver retrying with backoff, nothing is dropped",
-                self.name,
-                describe(exc),
-            )
-
-    def recovered(self) -> None:
-        if self.since is not None:
-            logger.warning(
-                "%s available again after %.1f s; archiver resumed",
-                self.name,
-                time.monotonic() - self.since,
-            )
-            self.since = None
 
 
 @dataclass
