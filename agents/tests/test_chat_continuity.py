@@ -16,7 +16,6 @@ from starlette.testclient import WebSocketTestSession
 from tests.chat_factories import create_user, new_id, start_frame, token_for
 from tests.test_archival_helpers import archived, contents, run_worker
 
-from app.config import get_settings
 from app.core.redis_keys import messages_key, session_key
 from app.main import create_app
 from shared.testing.redis_server import RedisServerProcess
@@ -28,15 +27,6 @@ SHOP = "continuity.myshopify.com"
 def client(redis_client: redis.Redis, clean_database: Engine) -> Iterator[TestClient]:
     with TestClient(create_app()) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Settings read again after the test sets variables, and forgotten after it."""
-    get_settings.cache_clear()
-    yield monkeypatch
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _start(ws: WebSocketTestSession, conversation_id: str, **kwargs: Any) -> dict[str, Any]:

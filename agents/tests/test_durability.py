@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,14 +28,6 @@ from app.main import create_app
 from app.services.archival.queue import claim_due, queue_sizes
 from app.services.identity_db import close_pool
 from shared.testing.redis_server import RedisServerProcess
-
-
-@pytest.fixture
-def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    get_settings.cache_clear()
-    yield monkeypatch
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 async def _health(app_env: pytest.MonkeyPatch) -> dict[str, object]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,17 +11,8 @@ from history_factories import USER_A, conversation_exists, create_conversation
 from sqlalchemy import Engine, text
 
 from app.commands import maintenance
-from app.config import get_settings
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    get_settings.cache_clear()
-    yield monkeypatch
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _event(engine: Engine, *, age_days: int, user_id: str | None = USER_A) -> uuid.UUID:
@@ -49,7 +39,7 @@ def _count(engine: Engine, sql: str) -> int:
 
 
 def test_every_task_runs_by_default(
-    users: Engine, settings_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    users: Engine, configured: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old_orphan = create_conversation(users, None, created_at=NOW - timedelta(days=8))
     young_orphan = create_conversation(users, None, created_at=NOW - timedelta(days=6))
@@ -80,9 +70,9 @@ def test_every_task_runs_by_default(
 
 
 def test_retention_deletes_only_conversations_past_the_period(
-    users: Engine, settings_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    users: Engine, configured: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings_env.setenv("CONVERSATION_RETENTION_DAYS", "30")
+    configured.setenv("CONVERSATION_RETENTION_DAYS", "30")
     expired = [
         create_conversation(users, USER_A, started_at=NOW - timedelta(days=40 + index))
         for index in range(5)
@@ -102,7 +92,7 @@ def test_retention_deletes_only_conversations_past_the_period(
 
 
 def test_event_archiving_moves_in_batches(
-    users: Engine, settings_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    users: Engine, configured: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for _ in range(7):
         _event(users, age_days=120)
@@ -113,12 +103,10 @@ def test_event_archiving_moves_in_batches(
 
 
 def test_unreachable_database_fails_clearly(
-    settings_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    configured: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings_env.setenv(
-        "IDENTITY_DATABASE_URL", "postgresql://hirecj:secret-pw@127.0.0.1:1/nowhere"
-    )
-    settings_env.setenv("IDENTITY_DB_CONNECT_TIMEOUT", "2")
+    configured.setenv("IDENTITY_DATABASE_URL", "postgresql://hirecj:secret-pw@127.0.0.1:1/nowhere")
+    configured.setenv("IDENTITY_DB_CONNECT_TIMEOUT", "2")
     assert maintenance.main(["--analyze"]) == maintenance.EXIT_DATABASE
     err = capsys.readouterr().err
     assert err.startswith("maintenance failed: identity database error at ")
