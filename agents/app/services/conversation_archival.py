@@ -1,8 +1,8 @@
 """ConversationArchiver: moves live conversations from Redis to PostgreSQL, losing nothing.
 
-One batch = claim up to ``archive_batch_size`` due conversations (a lease, see archive_queue),
-snapshot them in one MULTI, upsert them in one statement, then ack each lease only if the
-session's version is unchanged. Every step may fail or the process may die at any point: a claim
+One batch = claim up to ``archive_batch_size`` due conversations (a lease, see
+archival/queue.py), snapshot them (one script call each, pipelined), upsert them in one
+statement, then ack each lease only if the session's version is unchanged. Every step may fail or the process may die at any point: a claim
 that is never acked comes back when its lease ends, and the upsert only ever moves a row forward,
 so repeating a batch is harmless.
 

@@ -4,7 +4,8 @@ Every function takes the owner's user id and filters by it in SQL, so one user's
 never see or touch another user's rows. Nothing here logs message contents or search words.
 
 Listing order is newest first by ``SORT_KEY`` (``started_at``, falling back to ``created_at``
-so rows without a start time still appear), then ``id``, matching the index of migration 007.
+so rows without a start time still appear), then ``id``, matching the index of migration 009
+(``idx_conversations_user_recent``, partial: only conversations in which the merchant wrote).
 Counting messages reads the generated ``message_count`` column, never the messages.
 """
 
