@@ -13,7 +13,6 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine
 from tests.test_archival_helpers import (
-    TcpProxy,
     archived,
     make_archiver,
     run_worker,
@@ -28,6 +27,7 @@ from app.main import create_app
 from app.services.archival.queue import claim_due, queue_sizes
 from app.services.identity_db import close_pool
 from shared.testing.redis_server import RedisServerProcess
+from shared.testing.tcp_proxy import ThreadedTcpProxy
 
 
 async def _health(app_env: pytest.MonkeyPatch) -> dict[str, object]:
@@ -89,9 +89,10 @@ async def test_a_worker_started_while_postgresql_is_away_waits_and_loses_nothing
     aredis: aioredis.Redis, database_url: str, clean_database: Engine
 ) -> None:
     target = urlsplit(database_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    await proxy.cut()  # PostgreSQL "down" before the worker ever starts
+    # In its own thread: the test waits for the worker with blocking calls, and a proxy on this
+    # event loop would freeze meanwhile (the worker then meets a second, fake, outage).
+    proxy = ThreadedTcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    proxy.cut()  # PostgreSQL "down" before the worker ever starts
     manager = sessions(aredis, ttl=60)
     ids = [await seed(manager, messages=2, end=True) for _ in range(20)]
     for conversation_id in ids:  # about to expire
@@ -104,7 +105,7 @@ async def test_a_worker_started_while_postgresql_is_away_waits_and_loses_nothing
         for conversation_id in ids:
             assert await aredis.ttl(messages_key(conversation_id)) > 20
         assert all(archived(clean_database, i) is None for i in ids)
-        await proxy.restore()
+        proxy.restore()
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             if all(archived(clean_database, i) is not None for i in ids):
@@ -113,8 +114,8 @@ async def test_a_worker_started_while_postgresql_is_away_waits_and_loses_nothing
         assert all(len(archived(clean_database, i)["messages"]) == 2 for i in ids)  # type: ignore[index]
     finally:
         worker.terminate()
-        _, err = worker.communicate(timeout=20)
-        await proxy.cut()
+        _, err = await asyncio.to_thread(worker.communicate, timeout=30)
+        proxy.stop()
     assert err.count("PostgreSQL unavailable") == 1, err
     assert err.count("PostgreSQL available again") == 1, err
 
