@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import AsyncIterator
 
@@ -125,21 +124,3 @@ async def test_an_unhandled_error_is_counted_and_logged_as_500(
     assert len(lines) == 1
     assert lines[0].startswith("GET /boom 500 ")
     assert "hunter2" not in caplog.text
-
-
-def test_a_forked_worker_draws_its_own_id_prefix() -> None:
-    from shared.http_middleware import _request_ids
-
-    parent_prefix = _request_ids.next()[:16]
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        os.write(write, _request_ids.next()[:16].encode())
-        os._exit(0)
-    os.close(write)
-    child_prefix = os.read(read, 64).decode()
-    os.close(read)
-    os.waitpid(pid, 0)
-    assert len(child_prefix) == 16
-    assert child_prefix != parent_prefix

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -69,17 +68,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         name="usage-stats",
     )
-    # Start-up leaves ~130,000 long-lived objects (modules, routes, models). Under load, objects
-    # of in-flight requests reach the oldest GC generation fast enough to force a full
-    # collection about every second, and each one walked all of them: ~70 ms with the event
-    # loop stopped, the history API's p99. Frozen, they are skipped (full collections ~4 ms).
-    # No gc.collect() first: the little start-up garbage it would free is not worth a full
-    # collection every time an app starts (the test suites start hundreds).
-    gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
         usage_stats.cancel()
         with suppress(asyncio.CancelledError):
             await usage_stats
