@@ -22,10 +22,24 @@ from limits import RateLimitItemPerMinute
 from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import SSLConnection
 
 from shared.redis_client import AnyRedis
 
 KEY_PREFIX = "ratelimit"
+# What limits' own cluster client must share with ours: credentials, TLS and timeouts (its URL
+# carries only a node; limits has no rediss scheme for a cluster, TLS is the ``ssl`` option).
+_SHARED_CLUSTER_OPTIONS = (
+    "username",
+    "password",
+    "ssl_cert_reqs",
+    "ssl_ca_certs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_check_hostname",
+    "socket_timeout",
+    "socket_connect_timeout",
+)
 
 
 @dataclass(frozen=True)
@@ -42,11 +56,17 @@ class RateLimiter:
         if isinstance(redis, RedisCluster):
             # limits keeps a cluster client of its own, found from any node of ours.
             node = next(iter(redis.nodes_manager.startup_nodes.values()))
-            scheme = "rediss" if redis.connection_kwargs.get("ssl") else "redis"
+            ours = redis.connection_kwargs
+            options = {
+                name: ours[name] for name in _SHARED_CLUSTER_OPTIONS if ours.get(name) is not None
+            }
+            if issubclass(ours.get("connection_class", object), SSLConnection):
+                options = {**options, "ssl": True}
             storage = RedisClusterStorage(
-                f"async+{scheme}+cluster://{node.host}:{node.port}",
+                f"async+redis+cluster://{node.host}:{node.port}",
                 implementation="redispy",
                 key_prefix=KEY_PREFIX,
+                **options,
             )
         else:
             storage = RedisStorage(

@@ -139,6 +139,19 @@ def test_worker_once_prints_a_one_line_summary(clean_database):  # type: ignore[
     assert out.strip().splitlines()[-1].startswith("archived 0 conversations")
 
 
+def test_index_alone_is_a_bounded_run_and_reconcile_alone_is_refused(
+    clean_database,
+):  # type: ignore[no-untyped-def]
+    indexing = run_worker("--index", "--json")
+    out, err = indexing.communicate(timeout=60)
+    assert indexing.returncode == 0, err
+    assert summary_of(out)["conversations"] == 0
+    reconciling = run_worker("--reconcile")
+    _, err = reconciling.communicate(timeout=60)
+    assert reconciling.returncode == 2  # argparse's usage error, before anything is touched
+    assert "--reconcile needs --once or --all" in err
+
+
 async def test_background_loop_starts_and_stops_with_the_app(aredis, clean_database, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ARCHIVER_ENABLED", "true")
     get_settings.cache_clear()

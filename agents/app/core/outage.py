@@ -15,20 +15,34 @@ logger = logging.getLogger(__name__)
 
 
 class Outage:
-    """Logs once when ``name`` starts failing for ``who`` and once when it answers again."""
+    """Logs once when ``name`` starts failing for ``who`` and once when it answers again.
 
-    def __init__(self, name: str, *, who: str, meanwhile: str) -> None:
+    ``problem`` and ``solved`` word the two lines ("unavailable" / "available again" for a store
+    that stopped answering; a store that answers with a refusal is worded as such)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        who: str,
+        meanwhile: str,
+        problem: str = "unavailable to",
+        solved: str = "available again to",
+    ) -> None:
         self.name = name
         self.who = who
         self.meanwhile = meanwhile
+        self.problem = problem
+        self.solved = solved
         self.since: float | None = None
 
     def failed(self, exc: BaseException) -> None:
         if self.since is None:
             self.since = time.monotonic()
             logger.warning(
-                "%s unavailable to the %s (%s); %s",
+                "%s %s the %s (%s); %s",
                 self.name,
+                self.problem,
                 self.who,
                 describe(exc),
                 self.meanwhile,
@@ -37,8 +51,9 @@ class Outage:
     def recovered(self) -> None:
         if self.since is not None:
             logger.warning(
-                "%s available again to the %s after %.1f s",
+                "%s %s the %s after %.1f s",
                 self.name,
+                self.solved,
                 self.who,
                 time.monotonic() - self.since,
             )

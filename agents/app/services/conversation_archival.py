@@ -30,7 +30,13 @@ from app.core import metrics
 from app.core.outage import Outage
 from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.services.archival import search_index, store
-from app.services.archival.outage import ArchiverUnavailable, ArchiveSummary
+from app.services.archival.outage import (
+    REFUSED_ERRORS,
+    REFUSED_FIX,
+    ArchiverRefused,
+    ArchiverUnavailable,
+    ArchiveSummary,
+)
 from app.services.archival.queue import (
     Claim,
     ShardCursor,
@@ -87,6 +93,13 @@ class ConversationArchiver:
         meanwhile = "retrying with backoff, nothing is dropped"
         self.database_outage = Outage("PostgreSQL", who="archiver", meanwhile=meanwhile)
         self.redis_outage = Outage("Redis", who="archiver", meanwhile=meanwhile)
+        self.database_refusal = Outage(
+            "PostgreSQL",
+            who="archiver",
+            meanwhile=f"{REFUSED_FIX}; retrying with backoff, nothing is dropped",
+            problem="refuses the statements of",
+            solved="accepts the statements of",
+        )
         self._merchants: bool | None = None
         self._merchants_checked = 0.0
         self._next_risk_sweep = 0.0
@@ -116,8 +129,9 @@ class ConversationArchiver:
             yield conn
 
     async def check_database(self) -> None:
+        """PostgreSQL answers and has the archive's table (UndefinedTableError if unmigrated)."""
         async with self.connection() as conn:
-            await conn.fetchval("SELECT 1")
+            await conn.fetchval("SELECT 'conversations'::regclass")
 
     async def _with_merchants(self, conn: asyncpg.Connection) -> bool:
         now = time.monotonic()
@@ -138,6 +152,7 @@ class ConversationArchiver:
             try:
                 await self._write(batch)
                 self.database_outage.recovered()
+                self.database_refusal.recovered()
                 return
             except asyncpg.DataError as exc:
                 metrics.ARCHIVE_FAILURES.labels("data").inc()
@@ -147,6 +162,15 @@ class ConversationArchiver:
                     return
                 await store.sanitize_messages(self.redis, batch)
                 sanitized = True
+            except REFUSED_ERRORS as exc:
+                metrics.ARCHIVE_FAILURES.labels("refused").inc()
+                if give_up_at is not None:
+                    raise ArchiverRefused(f"PostgreSQL refused: {describe(exc)}") from None
+                self.database_refusal.failed(exc)
+                self._merchants = None
+                await self.protect(claim)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
             except DATABASE_ERRORS as exc:
                 metrics.ARCHIVE_FAILURES.labels("database").inc()
                 self.database_outage.failed(exc)
@@ -397,5 +421,8 @@ class ConversationArchiver:
         try:
             await sweep()
             self.database_outage.recovered()
+            self.database_refusal.recovered()
+        except REFUSED_ERRORS as exc:
+            self.database_refusal.failed(exc)
         except DATABASE_ERRORS as exc:
             self.database_outage.failed(exc)

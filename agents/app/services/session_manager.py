@@ -193,9 +193,12 @@ class SessionManager:
         started_at: str | None = None,
         ended_at: str | None = None,
         messages: Sequence[dict[str, Any]] = (),
+        unverified: bool = False,
     ) -> LiveSession:
         """Create the conversation (optionally with messages restored from the archive).
 
+        ``unverified``: created while PostgreSQL could not say whether the id was archived or
+        deleted; the archiver settles it (archival/unverified.py).
         Raises ConversationAlreadyExists when it is already live, so a caller that raced another
         instance resumes the existing conversation instead of overwriting it.
         """
@@ -214,6 +217,8 @@ class SessionManager:
             # after it was archived and dropped from Redis never goes back to a lower version.
             "version": str(int(time.time() * 1000)),
         }
+        if unverified:
+            fields["unverified"] = "1"
         items = [item for pair in fields.items() for item in pair]
         args = [len(items), *items, *(encode_message(m) for m in messages)]
         reply = await self._write(scripts.CREATE, conversation_id, now, args)

@@ -3,12 +3,15 @@
     python -m app.workers.archiver            archive conversations as they come due, forever
     python -m app.workers.archiver --once     archive everything due now, then exit
     python -m app.workers.archiver --all      archive every queued live conversation now, due or not
+    python -m app.workers.archiver --index    archive what is due, build every missing search
+                                              vector, then exit (with --all: every queued one)
 
 A bounded run exits 0 with a one-line summary, or non-zero with one clear line when PostgreSQL
-(exit 3) or Redis (exit 2) cannot be reached; claims are handed back, so nothing is lost.
-``--all`` also waits (up to a lease period) for conversations another archiver has leased, and
-exits 4 naming how many it could not take. The forever loop never exits on an unreachable
-store: it waits. Live
+(exit 3) or Redis (exit 2) cannot be reached, or PostgreSQL refuses the archive's statements
+(exit 5: not migrated, a missing grant, a wrong database or password; waiting would not help);
+claims are handed back, so nothing is lost. ``--all`` also waits (up to a lease period) for
+conversations another archiver has leased, and exits 4 naming how many it could not take. The
+forever loop never exits on an unreachable or refusing store: it waits. Live
 conversations that are not queued are already archived at their current version (an archived
 conversation leaves the queue only when nothing changed since); ``--reconcile`` double-checks
 that with a SCAN of the keyspace.
@@ -28,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.config import Settings, get_settings
+from app.services.archival.outage import REFUSED_ERRORS, REFUSED_FIX, ArchiverRefused
 from app.services.archival.queue import queue_sizes
 from app.services.conversation_archival import (
     ArchiverUnavailable,
@@ -46,6 +50,7 @@ from shared.redis_client import REDIS_ERRORS, redis_from_settings
 EXIT_REDIS = 2
 EXIT_DATABASE = 3
 EXIT_LEASED = 4
+EXIT_REFUSED = 5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,7 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="archive what is due now, then exit")
     mode.add_argument("--all", action="store_true", help="archive every queued conversation now")
-    parser.add_argument("--reconcile", action="store_true", help="also SCAN for unqueued ones")
+    parser.add_argument(
+        "--reconcile", action="store_true", help="with --once/--all: also SCAN for unqueued ones"
+    )
     parser.add_argument(
         "--index", action="store_true", help="also build every missing search vector, then exit"
     )
@@ -67,6 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--batch-size must be between 1 and 10000")
     if not 1 <= args.concurrency <= 16:
         parser.error("--concurrency must be between 1 and 16")
+    if args.reconcile and not (args.once or args.all):
+        # The loop reconciles every ARCHIVE_INTERVAL_SECONDS; a flag that changes nothing is
+        # refused rather than silently ignored.
+        parser.error("--reconcile needs --once or --all (the loop reconciles on its own)")
     return args
 
 
@@ -109,7 +120,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["batch_size"] = args.batch_size
     archiver = ConversationArchiver.from_settings(settings, redis=redis, pool=pool, **overrides)
     try:
-        if not (args.once or args.all):
+        if not (args.once or args.all or args.index):
             # The loop never exits on an unreachable store: it waits, keeps the TTLs of what
             # is at risk alive as soon as Redis answers, and archives when PostgreSQL returns
             # (a dyno restarted during database maintenance is the normal case, not a corner).
@@ -125,6 +136,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_REDIS
         try:
             await archiver.check_database()
+        except REFUSED_ERRORS as exc:
+            print(
+                f"archiver: PostgreSQL at {database_location(settings.identity_database_url)} "
+                f"refused the archiver ({describe(exc)}): {REFUSED_FIX}",
+                file=sys.stderr,
+            )
+            return EXIT_REFUSED
         except DATABASE_ERRORS as exc:
             print(
                 f"archiver: PostgreSQL unreachable at "
@@ -154,12 +172,21 @@ async def _bounded(archiver: ConversationArchiver, args: argparse.Namespace) -> 
             started = time.perf_counter()
             summary.indexed = await archiver.index_search()
             summary.index_seconds = time.perf_counter() - started
+    except ArchiverRefused as exc:
+        print(
+            f"archiver: {exc}: {REFUSED_FIX}; claimed conversations returned to the queue",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     except ArchiverUnavailable as exc:
         print(f"archiver: {exc}; claimed conversations returned to the queue", file=sys.stderr)
         return EXIT_DATABASE
     except REDIS_ERRORS as exc:
         print(f"archiver: Redis failed during the run ({describe(exc)})", file=sys.stderr)
         return EXIT_REDIS
+    except REFUSED_ERRORS as exc:
+        print(f"archiver: PostgreSQL refused ({describe(exc)}): {REFUSED_FIX}", file=sys.stderr)
+        return EXIT_REFUSED
     except DATABASE_ERRORS as exc:
         print(f"archiver: PostgreSQL failed during the run ({describe(exc)})", file=sys.stderr)
         return EXIT_DATABASE

@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
+# PostgreSQL answering with a refusal that waiting will not change: the schema is not migrated,
+# the role lacks a grant, the database or the password is wrong. Told apart from an outage so
+# that a bounded run stops at once with what to fix, and the loop's log says what it is.
+REFUSED_ERRORS = (
+    asyncpg.UndefinedTableError,
+    asyncpg.UndefinedColumnError,
+    asyncpg.UndefinedFunctionError,
+    asyncpg.UndefinedObjectError,
+    asyncpg.InvalidSchemaNameError,
+    asyncpg.InsufficientPrivilegeError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+)
+REFUSED_FIX = (
+    "migrate the database (cd agents && python scripts/run_migration.py) or fix the role's "
+    "grants, database name or password"
+)
+
 
 class ArchiverUnavailable(RuntimeError):
     """A bounded run (--once/--all) gave up: a store stayed unreachable. Claims were released."""
+
+
+class ArchiverRefused(ArchiverUnavailable):
+    """A bounded run stopped at once: PostgreSQL refused the archive (REFUSED_ERRORS)."""
 
 
 @dataclass

@@ -22,6 +22,7 @@ import asyncpg
 
 from app.core.redis_keys import messages_key, session_key
 from app.core.redis_scripts import LuaScript, run_pipeline
+from app.services.archival import unverified
 from app.services.chat.titles import PREVIEW_MAX_CHARS, TITLE_MAX_CHARS, condense
 from shared.postgres import LONG_STATEMENT_TIMEOUT_MS
 from shared.redis_client import AnyRedis
@@ -51,13 +52,17 @@ class ArchiveBatch:
     invalid_ids: list[str] = field(default_factory=list)
     # ids PostgreSQL refused even after re-encoding: their leases stay (retried later).
     refused: set[str] = field(default_factory=set)
+    # Rows whose session the chat opened without PostgreSQL (see archival/unverified.py).
+    unverified: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def columns(self) -> tuple[list[Any], ...]:
+    def columns(
+        self, *, ids: list[str] | None = None, metadata: list[str] | None = None
+    ) -> tuple[list[Any], ...]:
         return (
-            self.ids,
+            self.ids if ids is None else ids,
             self.user_ids,
             self.merchant_ids,
             self.shops,
@@ -65,7 +70,7 @@ class ArchiveBatch:
             self.started_at,
             self.ended_at,
             self.messages,
-            self.metadata,
+            self.metadata if metadata is None else metadata,
             self.versions,
             self.last_message_at,
             self.titles,
@@ -171,6 +176,8 @@ def _append(
     batch: ArchiveBatch, conversation_id: str, session: dict[str, str], snapshot: Snapshot
 ) -> None:
     metadata = {key: session[key] for key in ("shop", "status") if session.get(key)}
+    if session.get("unverified"):
+        batch.unverified.add(len(batch.ids))
     batch.ids.append(conversation_id)
     batch.user_ids.append(session.get("user_id") or None)
     batch.merchant_ids.append(session.get("merchant_id") or None)
@@ -200,7 +207,7 @@ def single_rows(batch: ArchiveBatch) -> list[tuple[str, ArchiveBatch]]:
     """The batch as one-row batches, to find the row PostgreSQL refuses."""
     rows = []
     for index, conversation_id in enumerate(batch.ids):
-        single = ArchiveBatch()
+        single = ArchiveBatch(unverified={0} if index in batch.unverified else set())
         for name in _COLUMN_FIELDS:
             getattr(single, name).append(getattr(batch, name)[index])
         rows.append((conversation_id, single))
@@ -347,10 +354,17 @@ async def write_batch(
         # its rows' search vectors are built by the indexing pass, after this write (migration
         # 012's trigger reads this transaction's setting and computes nothing).
         await connection.execute(ARCHIVE_TRANSACTION, str(LONG_STATEMENT_TIMEOUT_MS))
-        await connection.execute(LOCK_FOR_ARCHIVING, CONVERSATION_LOCK_SPACE, batch.ids)
+        ids, metadata = await unverified.settle_ids(
+            connection,
+            ids=batch.ids,
+            started_at=batch.started_at,
+            metadata=batch.metadata,
+            unverified=batch.unverified,
+        )
+        await connection.execute(LOCK_FOR_ARCHIVING, CONVERSATION_LOCK_SPACE, ids)
         await connection.execute(
             upsert_sql(with_merchants=with_merchants),
-            *batch.columns(),
+            *batch.columns(ids=ids, metadata=metadata),
             timeout=LONG_STATEMENT_TIMEOUT_MS / 1000 + 5,
         )
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from app.exceptions import (
     ConversationFull,
     ConversationNotFound,
     NotReplicated,
+    StoreUnavailable,
 )
 from app.schemas.chat import (
     CjMessage,
@@ -248,9 +250,11 @@ class ChatConnection:
     async def _greet(self, user_id: str | None) -> CjMessage:
         previous = None
         if user_id is not None and self.conversation_id is not None:
-            previous = await previous_conversation(
-                pool=self._pool, user_id=user_id, conversation_id=self.conversation_id
-            )
+            # The last topic only colours the greeting: without PostgreSQL, greet plainly.
+            with suppress(StoreUnavailable):
+                previous = await previous_conversation(
+                    pool=self._pool, user_id=user_id, conversation_id=self.conversation_id
+                )
         text = await self._responder.greeting(
             context=self._context(),
             returning=previous is not None,

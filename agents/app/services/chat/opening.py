@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.exceptions import ChatError, ConversationAlreadyExists, ConversationNotFound
+from app.exceptions import (
+    ChatError,
+    ConversationAlreadyExists,
+    ConversationNotFound,
+    StoreUnavailable,
+)
 from app.services.chat.abuse_limits import ConnectionLimits
 from app.services.chat.archive_lookup import DeletedConversationError, find_archived_conversation
 from app.services.identity_db import Pool
@@ -60,6 +65,7 @@ class ConversationOpener:
     async def _create(
         self, conversation_id: str, workflow: str, claims: TokenClaims | None
     ) -> Opened:
+        unverified = False
         try:
             archived = await find_archived_conversation(
                 pool=self._pool, conversation_id=conversation_id
@@ -68,10 +74,18 @@ class ConversationOpener:
             # A stale tab of a deleted conversation: the archiver would skip it forever, so
             # anything said under this id would be lost; make the client start a new one.
             raise ChatError(DELETED) from None
+        except StoreUnavailable:
+            # PostgreSQL is away, but a chat must still start: nearly every unknown id is a new
+            # conversation. One that was archived (or deleted) meanwhile cannot be told now, so
+            # the session says so and the archiver keeps it apart from that row when it writes.
+            archived, unverified = None, True
         if archived is None:
             await self._limits.count_new_conversation()
             session = await self._sessions.create_session(
-                conversation_id=conversation_id, workflow=workflow, **identity_of(claims)
+                conversation_id=conversation_id,
+                workflow=workflow,
+                unverified=unverified,
+                **identity_of(claims),
             )
             return Opened(session, [], resumed=False)
         # Archived and gone from Redis: only its owner may bring it back, never an anonymous
