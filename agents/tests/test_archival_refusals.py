@@ -10,10 +10,9 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from tests.test_archival_helpers import archived, make_archiver, run_worker, seed, sessions
 
 from app.core.redis_keys import messages_key
@@ -21,18 +20,16 @@ from app.services.archival.outage import ArchiverRefused
 from app.services.archival.queue import queue_sizes
 from app.services.identity_db import close_pool
 from shared.db import sqlalchemy_url
-from shared.postgres import libpq_url
 from shared.testing.plugin import create_database, drop_database
 
 
 def _execute(url: str, sql: str) -> None:
-    connection = psycopg2.connect(libpq_url(url))
-    connection.autocommit = True
+    engine = create_engine(sqlalchemy_url(url))
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
+        with engine.begin() as connection:
+            connection.execute(text(sql))
     finally:
-        connection.close()
+        engine.dispose()
 
 
 @pytest.fixture
