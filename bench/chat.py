@@ -48,17 +48,12 @@ from shared.testing.plugin import (
     create_database,
     drop_database,
 )
+from shared.testing.ports import free_port
 from shared.tokens import issue_token
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 AGENTS_DIR = REPO_DIR / "agents"
 REDIS_BASE_URL = os.environ.get("HIRECJ_TEST_REDIS_URL", "redis://127.0.0.1:6380").rstrip("/")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_open(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

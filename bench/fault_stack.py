@@ -35,7 +35,8 @@ import redis
 
 from shared.postgres import libpq_url
 from shared.testing.plugin import create_database, drop_database
-from shared.testing.redis_server import RedisServerProcess, free_port
+from shared.testing.ports import free_port
+from shared.testing.redis_server import RedisServerProcess
 from shared.testing.tcp_proxy import ThreadedTcpProxy
 
 REPO_DIR = Path(__file__).resolve().parents[1]

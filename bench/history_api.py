@@ -36,6 +36,7 @@ from load_generator import get_request, measure
 
 from shared.migrations import migrate_directory
 from shared.postgres import libpq_url
+from shared.testing.ports import free_port
 from shared.tokens import issue_token
 
 REPO = Path(__file__).resolve().parents[1]
@@ -176,12 +177,6 @@ def sample_targets(url: str, users: int, count: int) -> list[tuple[str, str]]:
 
 
 # -- servers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 BARE_APP = textwrap.dedent(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from sqlalchemy import create_engine, text
 
 from shared.db import sqlalchemy_url
 from shared.testing.plugin import REPO_DIR, create_database, drop_database
+from shared.testing.ports import free_port
 
 pytestmark = pytest.mark.slow
 HONCHO = Path(sys.executable).with_name("honcho")
@@ -49,12 +49,6 @@ async def main(conversation_id):
 
 asyncio.run(main(sys.argv[1]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

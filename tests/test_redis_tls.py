@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from shared.redis_client import create_async_redis
+from shared.testing.ports import free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None or shutil.which("openssl") is None,
     reason="needs redis-server (built with TLS) and openssl",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

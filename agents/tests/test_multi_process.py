@@ -25,7 +25,7 @@ from tests.test_archival_helpers import AGENTS_DIR, run_worker
 from websockets.asyncio.client import connect
 
 from shared.postgres import libpq_url
-from shared.testing.redis_server import free_port
+from shared.testing.ports import free_port
 
 CLIENTS = 12
 TURNS = 6

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -26,18 +25,13 @@ from tests.chat_factories import new_id, oauth_frame, start_frame
 
 from app.main import create_app
 from shared.testing.fake_shopify import FakeShopify, sign_webhook
+from shared.testing.ports import free_port
 
 AUTH_DIR = Path(__file__).resolve().parents[2] / "auth"
 SHOP = "revoked-store.myshopify.com"
 CLIENT_ID = "revocation-test-client"
 CLIENT_SECRET = "shpss_test_" + secrets.token_hex(16)
 DEADLINE_SECONDS = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +44,7 @@ def fake_shopify() -> Iterator[FakeShopify]:
 @pytest.fixture(scope="module")
 def auth_url(fake_shopify: FakeShopify, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The auth service as its own process, on this run's database and Redis db."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,

@@ -43,6 +43,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from shared.testing.ports import free_port
+
 PGBOUNCER_CANDIDATES = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 
 
@@ -71,12 +73,6 @@ def find_pgbouncer(*, install: bool = True) -> str:
         "pgbouncer is not installed and cannot be installed here (needs apt-get as root); "
         "install Debian's pgbouncer package"
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _quote_userlist(value: str) -> str:

@@ -32,14 +32,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,54 +45,15 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from shared.testing.ports import free_cluster_ports
+
 SLOTS = 16384
 # Redis listens for the cluster bus on the client port + 10000, so both must be free.
-BUS_PORT_OFFSET = 10000
 DEFAULT_REDIS_SERVER = "/usr/bin/redis-server"
 
 
 class RedisClusterError(RuntimeError):
     """The cluster could not be started, or did not reach ``cluster_state:ok`` in time."""
-
-
-def _port_is_free(port: int, host: str) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_cluster_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` ports whose cluster-bus twins (port + 10000) are free too.
-
-    The OS's "port 0" trick cannot be used: port + 10000 could exceed 65535 or be in use. Ports
-    are drawn at random below the kernel's ephemeral range (so that neither a node nor its bus
-    port can be taken by some outgoing connection's source port while a node is down for a
-    fault test) and checked by binding; a small race with other processes remains, as for any
-    free-port helper.
-    """
-    low, _ = _ephemeral_range()
-    top = low - BUS_PORT_OFFSET - 1 if low - BUS_PORT_OFFSET > 12000 else 55000 - BUS_PORT_OFFSET
-    chosen: list[int] = []
-    for port in random.sample(range(10000, top), min(3000, top - 10000)):
-        if any(abs(port - other) == BUS_PORT_OFFSET for other in chosen):
-            continue
-        if _port_is_free(port, host) and _port_is_free(port + BUS_PORT_OFFSET, host):
-            chosen.append(port)
-            if len(chosen) == count:
-                return chosen
-    raise RedisClusterError(f"could not find {count} free port pairs for a Redis Cluster")
 
 
 @dataclass
@@ -237,6 +196,8 @@ class RedisClusterProcess:
         assert self.directory is not None
         total = self.masters * (1 + self.replicas)
         ports = free_cluster_ports(total, self.host)
+        if ports is None:
+            raise RedisClusterError(f"could not find {total} free port pairs for a Redis Cluster")
         master_ports = ports[: self.masters]
         for index, port in enumerate(master_ports):
             first = index * SLOTS // self.masters
@@ -434,11 +395,3 @@ def _terminate(process: subprocess.Popen[bytes], sig: int, grace: float = 5.0) -
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=grace)
-
-
-@contextlib.contextmanager
-def redis_cluster(**kwargs: object) -> Iterator[RedisClusterProcess]:
-    """``with redis_cluster(masters=3) as cluster:`` – a function form of the context manager."""
-    cluster = RedisClusterProcess(**kwargs)  # type: ignore[arg-type]
-    with cluster:
-        yield cluster

@@ -28,7 +28,6 @@ import asyncpg
 from app.config import Settings
 from app.core import metrics
 from app.core.outage import Outage
-from app.core.redis_keys import conversation_due_key, messages_key, session_key
 from app.services.archival import search_index, store
 from app.services.archival.outage import (
     REFUSED_ERRORS,
@@ -50,9 +49,9 @@ from app.services.archival.queue import (
     extend_ttls,
     next_due_at,
     queue_sizes,
-    queued_or_leased,
     release_claims,
 )
+from app.services.archival.reconcile import reconcile as reconcile_sweep
 from app.services.identity_db import DATABASE_ERRORS, Pool
 from shared.errors import describe
 from shared.redis_client import REDIS_ERRORS, AnyRedis
@@ -62,7 +61,6 @@ logger = logging.getLogger(__name__)
 MERCHANTS_RECHECK_SECONDS = 60.0
 LINK_PENDING_EVERY_SECONDS = 60.0
 INDEX_BATCHES_PER_PASS = 4
-SESSION_PATTERN = "conv:{*}:session"
 
 BatchCallback = Callable[[int, int, float], None]
 
@@ -341,43 +339,8 @@ class ConversationArchiver:
             return await store.link_pending_users(conn)
 
     async def reconcile(self) -> int:
-        """Rare safety sweep (SCAN): queue live conversations that are newer than their archive
-        but missing from both sets (e.g. a session write whose ZADD never ran)."""
-        queued, chunk = 0, []
-        async for key in self.redis.scan_iter(match=SESSION_PATTERN, count=1000):
-            chunk.append(key[len("conv:{") : -len("}:session")])
-            if len(chunk) >= 500:
-                queued += await self._reconcile_chunk(chunk)
-                chunk = []
-        if chunk:
-            queued += await self._reconcile_chunk(chunk)
-        if queued:
-            logger.warning("reconciliation queued %d conversations missing from the index", queued)
-        return queued
-
-    async def _reconcile_chunk(self, ids: list[str]) -> int:
-        known = await queued_or_leased(self.redis, ids=ids)
-        candidates = [i for i in ids if i not in known and store.canonical_id(i) is not None]
-        if not candidates:
-            return 0
-        pipe = self.redis.pipeline(transaction=False)
-        for conversation_id in candidates:
-            pipe.hget(session_key(conversation_id), "version")
-            pipe.llen(messages_key(conversation_id))
-        replies = await pipe.execute()
-        async with self.connection() as conn:
-            archived = await store.archived_state(conn, ids=candidates)
-        stale: dict[str, float] = {}
-        for index, conversation_id in enumerate(candidates):
-            version, count = int(replies[2 * index] or 0), int(replies[2 * index + 1])
-            if count and (count, version) > archived.get(conversation_id, (0, -1)):
-                stale[conversation_id] = time.time()
-        if stale:
-            pipe = self.redis.pipeline(transaction=False)
-            for conversation_id, due_at in stale.items():
-                pipe.zadd(conversation_due_key(conversation_id), {conversation_id: due_at}, nx=True)
-            await pipe.execute()
-        return len(stale)
+        """The rare safety sweep (archival/reconcile.py); how many it queued."""
+        return await reconcile_sweep(self.redis, connection=self.connection)
 
     # The loop ---------------------------------------------------------------------------------
 
