@@ -149,8 +149,7 @@ class ConversationArchiver:
         while True:
             try:
                 await self._write(batch)
-                self.database_outage.recovered()
-                self.database_refusal.recovered()
+                self._database_answered()
                 return
             except asyncpg.DataError as exc:
                 metrics.ARCHIVE_FAILURES.labels("data").inc()
@@ -160,24 +159,31 @@ class ConversationArchiver:
                     return
                 await store.sanitize_messages(self.redis, batch)
                 sanitized = True
-            except REFUSED_ERRORS as exc:
-                metrics.ARCHIVE_FAILURES.labels("refused").inc()
-                if give_up_at is not None:
-                    raise ArchiverRefused(f"PostgreSQL refused: {describe(exc)}") from None
-                self.database_refusal.failed(exc)
-                self._merchants = None
-                await self.protect(claim)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_backoff)
             except DATABASE_ERRORS as exc:
-                metrics.ARCHIVE_FAILURES.labels("database").inc()
-                self.database_outage.failed(exc)
+                refused = self._database_failed(exc)
+                metrics.ARCHIVE_FAILURES.labels("refused" if refused else "database").inc()
                 self._merchants = None
-                if give_up_at is not None and time.time() + delay > give_up_at:
-                    raise ArchiverUnavailable(f"PostgreSQL unavailable: {describe(exc)}") from None
+                if give_up_at is not None:
+                    # A refusal does not pass by waiting: a bounded run stops at once.
+                    if refused:
+                        raise ArchiverRefused(f"PostgreSQL refused: {describe(exc)}") from None
+                    if time.time() + delay > give_up_at:
+                        raise ArchiverUnavailable(
+                            f"PostgreSQL unavailable: {describe(exc)}"
+                        ) from None
                 await self.protect(claim)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
+
+    def _database_failed(self, exc: BaseException) -> bool:
+        """Log the trouble once, as a refusal or as an outage; whether it is a refusal."""
+        refused = isinstance(exc, REFUSED_ERRORS)
+        (self.database_refusal if refused else self.database_outage).failed(exc)
+        return refused
+
+    def _database_answered(self) -> None:
+        self.database_outage.recovered()
+        self.database_refusal.recovered()
 
     async def _write_rows_apart(self, batch: store.ArchiveBatch) -> None:
         """Isolate rows PostgreSQL refuses: they stay leased (retried later), the rest goes in."""
@@ -383,9 +389,6 @@ class ConversationArchiver:
     async def _sweep(self, sweep: Callable[[], Any]) -> None:
         try:
             await sweep()
-            self.database_outage.recovered()
-            self.database_refusal.recovered()
-        except REFUSED_ERRORS as exc:
-            self.database_refusal.failed(exc)
+            self._database_answered()
         except DATABASE_ERRORS as exc:
-            self.database_outage.failed(exc)
+            self._database_failed(exc)

@@ -48,12 +48,13 @@ async def settle_ids(
     it came from in its metadata)."""
     if not unverified:
         return ids, metadata
-    rows = await connection.fetch(_TAKEN, [ids[index] for index in sorted(unverified)])
+    position = {ids[index]: index for index in unverified}
+    rows = await connection.fetch(_TAKEN, list(position))
     taken = {
         row["id"]
         for row in rows
         if row["deleted"]
-        or (row["archived"] and row["started_at"] != started_at[ids.index(row["id"])])
+        or (row["archived"] and row["started_at"] != started_at[position[row["id"]]])
     }
     if not taken:
         return ids, metadata
